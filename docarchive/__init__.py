@@ -1,0 +1,55 @@
+"""docarchive: correspondence archive for ministry offices.
+
+Open an archive with :meth:`Archive.open`; every error derives from
+:class:`DocArchiveError`.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .archive import Archive, BatchResult, Problem, SearchHit, SearchResults, VerifyReport
+from .config import Settings
+from .errors import (
+    AccessDeniedError,
+    ConfigurationError,
+    DocArchiveError,
+    IngestError,
+    IntegrityError,
+    LimitExceededError,
+    MissingFieldError,
+    NotFoundError,
+    NumberingError,
+    SearchError,
+    StorageError,
+    TemplateError,
+)
+from .limits import Limits
+from .records import Classification, FileRef, Record
+
+__all__ = [
+    "AccessDeniedError",
+    "Archive",
+    "BatchResult",
+    "Classification",
+    "ConfigurationError",
+    "DocArchiveError",
+    "FileRef",
+    "IngestError",
+    "IntegrityError",
+    "Limits",
+    "LimitExceededError",
+    "MissingFieldError",
+    "NotFoundError",
+    "NumberingError",
+    "Problem",
+    "Record",
+    "SearchError",
+    "SearchHit",
+    "SearchResults",
+    "Settings",
+    "StorageError",
+    "TemplateError",
+    "VerifyReport",
+    "__version__",
+]

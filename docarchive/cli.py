@@ -1,0 +1,319 @@
+"""The ``docarchive`` command: a thin twin of the :class:`~docarchive.Archive` API.
+
+Each subcommand parses its options, calls one library method and prints the
+result — readable text, or JSON with ``--json``. Library errors become a
+one-line message and exit code 1, here and only here; usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .archive import Archive
+from .config import default_root
+from .errors import DocArchiveError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Group(click.Group):
+    """Turns library errors into one-line messages and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DocArchiveError as exc:
+            click.echo(f"docarchive: error: {exc}", err=True)
+            ctx.exit(1)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"docarchive: error: {where}{exc.strerror or exc}", err=True)
+            ctx.exit(1)
+
+
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def archive_options(func: F) -> F:
+    """--root and --user on every command that opens the archive."""
+
+    @click.option("--root", type=click.Path(path_type=Path), envvar="DOCARCHIVE_ROOT",
+                  help="Archive folder [env DOCARCHIVE_ROOT; default ./archive].")
+    @click.option("--user", "actor", envvar="DOCARCHIVE_USER",
+                  help="Who is acting, for the audit trail [env DOCARCHIVE_USER; default: OS user].")
+    @click.pass_context
+    @functools.wraps(func)
+    def wrapper(ctx: click.Context, root: Path | None, actor: str | None, **kwargs: Any) -> Any:
+        obj = ctx.find_root().obj or {}
+        root = root or obj.get("root") or default_root()
+        actor = actor or obj.get("actor")
+        archive = Archive.open(root)
+        try:
+            return ctx.invoke(func, archive, actor, **kwargs)
+        finally:
+            archive.close()
+
+    return wrapper  # type: ignore[return-value]
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+def _load_data(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DocArchiveError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise DocArchiveError(f"{path}: not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DocArchiveError(f"{path}: not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise DocArchiveError(f"{path}: the data must be a JSON object of fields")
+    return data
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="docarchive")
+@click.option("--root", type=click.Path(path_type=Path),
+              help="Archive folder [env DOCARCHIVE_ROOT; default ./archive].")
+@click.option("--user", "actor", help="Who is acting [env DOCARCHIVE_USER].")
+@click.pass_context
+def main(ctx: click.Context, root: Path | None, actor: str | None) -> None:
+    """Archive, number and search ministry correspondence."""
+    ctx.obj = {"root": root, "actor": actor}
+
+
+@main.command()
+@click.argument("root", required=False, type=click.Path(path_type=Path))
+@click.option("--storage", help="Blob storage URL (default: file://ROOT/blobs).")
+@click.option("--catalog", help="Catalog URL (default: sqlite:///ROOT/catalog.sqlite).")
+@click.option("--index", help="Search index URL (default: whoosh:///ROOT/index).")
+@json_option
+@click.pass_context
+def init(ctx: click.Context, root: Path | None, storage: str | None, catalog: str | None,
+         index: str | None, as_json: bool) -> None:
+    """Create a new archive in ROOT."""
+    root = root or (ctx.find_root().obj or {}).get("root") or default_root()
+    with Archive.init(root, storage=storage, catalog=catalog, index=index) as archive:
+        s = archive.settings
+        info = {"root": str(s.root), "storage": s.storage_url, "catalog": s.catalog_url,
+                "index": s.index_url}
+    if as_json:
+        _dump(info)
+    else:
+        click.echo(f"created an archive in {info['root']}")
+
+
+@main.group()
+def templates() -> None:
+    """Document templates."""
+
+
+@templates.command("list")
+@archive_options
+@json_option
+def templates_list(archive: Archive, actor: str | None, as_json: bool) -> None:
+    """List the templates: built-in ones and the office's own."""
+    found = {kind: str(path) for kind, path in sorted(archive.templates().items())}
+    if as_json:
+        _dump(found)
+    else:
+        for kind, path in found.items():
+            click.echo(f"{kind}\t{path}")
+
+
+@main.command()
+@click.argument("template")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Where to write the .docx.")
+@archive_options
+def render(archive: Archive, actor: str | None, template: str, data: Path, output: Path) -> None:
+    """Render TEMPLATE (a kind or a .docx file) with DATA.json, without numbering it."""
+    if output.suffix.lower() != ".docx":
+        raise DocArchiveError(f"{output}: only .docx output is available for now")
+    output.write_bytes(archive.render(template, _load_data(data)))
+    click.echo(f"wrote {output}")
+
+
+@main.command()
+@click.argument("kind")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--classification", help="public, internal, confidential, secret, top-secret.")
+@archive_options
+@json_option
+def issue(archive: Archive, actor: str | None, kind: str, data: Path,
+          classification: str | None, as_json: bool) -> None:
+    """Issue a numbered document of KIND from DATA.json."""
+    record = archive.issue(kind, _load_data(data), classification=classification, actor=actor)
+    if as_json:
+        _dump(record.to_dict(text=False))
+    else:
+        click.echo(f"issued {record.kind} {record.number}  (id {record.id})")
+
+
+@main.group()
+def ingest() -> None:
+    """Archive what arrives: paper scans."""
+
+
+@ingest.command("scan")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--classification", help="public, internal, confidential, secret, top-secret.")
+@archive_options
+@json_option
+def ingest_scan(archive: Archive, actor: str | None, files: tuple[Path, ...],
+                classification: str | None, as_json: bool) -> None:
+    """Archive scans (files or folders); refused files go to quarantine."""
+    from tqdm import tqdm
+
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        raise DocArchiveError(f"{missing[0]}: no such file or folder")
+    with tqdm(desc="ingest", unit="file", disable=not sys.stderr.isatty(), leave=False) as bar:
+        result = archive.ingest_scans(files, classification=classification, actor=actor,
+                                      progress=lambda _: bar.update())
+    if as_json:
+        _dump(result.to_dict())
+    else:
+        for r in result.ingested:
+            click.echo(f"archived {r.files[0].name}  (id {r.id})")
+        for d in result.duplicates:
+            click.echo(f"already archived {d['file']}  (id {d['id']})")
+        for q in result.quarantined:
+            click.echo(f"quarantined {q['file']}: {q['reason']}")
+    done = len(result.ingested) + len(result.duplicates)
+    if result.quarantined:
+        summary = f"{len(result.quarantined)} of {done + len(result.quarantined)} files quarantined"
+        if done == 0:
+            first = result.quarantined[0]
+            raise DocArchiveError(f"{summary}: {first['file']}: {first['reason']}")
+        click.echo(f"docarchive: {summary}", err=True)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--kind", help="Only records of this kind.")
+@click.option("--office", help="Only records of this office code.")
+@click.option("--sender", help="Only records from this sender (exact).")
+@click.option("--from", "date_from", help="From this date (YYYY-MM-DD).")
+@click.option("--to", "date_to", help="To this date (YYYY-MM-DD).")
+@click.option("--sort", type=click.Choice(["relevance", "newest"]), default="relevance")
+@click.option("--page", type=click.IntRange(min=1), default=1)
+@click.option("--limit", type=click.IntRange(min=1), default=10, help="Hits per page.")
+@click.option("--clearance", help="Caller's clearance [env DOCARCHIVE_CLEARANCE].")
+@archive_options
+@json_option
+def search(archive: Archive, actor: str | None, query: str, kind: str | None,
+           office: str | None, sender: str | None, date_from: str | None, date_to: str | None,
+           sort: str, page: int, limit: int, clearance: str | None, as_json: bool) -> None:
+    """Full-text search in Arabic and English."""
+    results = archive.search(query, kind=kind, office=office, sender=sender, date_from=date_from,
+                             date_to=date_to, sort=sort, page=page, page_size=limit,
+                             clearance=clearance)
+    if as_json:
+        _dump(results.to_dict())
+        return
+    click.echo(f"{results.total} found")
+    for hit in results.hits:
+        r = hit.record
+        click.echo(f"\n{r.id}  {r.kind}  {r.number or '-'}  score {hit.score:.2f}")
+        click.echo(f"  {r.subject}")
+        click.echo(f"  {hit.snippet}")
+
+
+@main.command()
+@click.argument("id")
+@click.option("--clearance", help="Caller's clearance [env DOCARCHIVE_CLEARANCE].")
+@archive_options
+@json_option
+def show(archive: Archive, actor: str | None, id: str, clearance: str | None,
+         as_json: bool) -> None:
+    """Show one record, by id or number."""
+    record = archive.get(id, clearance=clearance)
+    if as_json:
+        _dump(record.to_dict())
+        return
+    data = record.to_dict()
+    for key in ("id", "kind", "number", "subject", "sender", "office", "classification",
+                "source"):
+        click.echo(f"{key}: {data[key] if data[key] is not None else '-'}")
+    for key, value in record.dates.items():
+        click.echo(f"{key}: {value}")
+    for f in record.files:
+        click.echo(f"file: {f.role} {f.name} {f.media_type} {f.size} bytes sha256:{f.sha256}")
+    click.echo("")
+    click.echo(record.text)
+
+
+@main.command()
+@click.argument("number")
+@click.option("--reason", required=True, help="Why the number is voided.")
+@archive_options
+@json_option
+def void(archive: Archive, actor: str | None, number: str, reason: str, as_json: bool) -> None:
+    """Void an issued NUMBER; it stays in the register and is never reused."""
+    entry = archive.void(number, reason, actor=actor)
+    if as_json:
+        _dump(entry.__dict__)
+    else:
+        click.echo(f"voided {entry.number}: {entry.reason}")
+
+
+@main.command()
+@click.argument("series")
+@click.option("--year", type=int, help="One year of a yearly series.")
+@archive_options
+@json_option
+def register(archive: Archive, actor: str | None, series: str, year: int | None,
+             as_json: bool) -> None:
+    """The register of a numbering SERIES: every number and its record or void reason."""
+    entries = archive.register(series, year)
+    if as_json:
+        _dump([e.__dict__ for e in entries])
+        return
+    for e in entries:
+        what = e.record_id if e.status == "issued" else f"VOID: {e.reason}"
+        click.echo(f"{e.number}\t{e.status}\t{e.at[:19]}\t{e.actor}\t{what}")
+
+
+@main.command()
+@archive_options
+@json_option
+def verify(archive: Archive, actor: str | None, as_json: bool) -> None:
+    """Re-hash every blob and walk the audit chain; exit 1 if anything is wrong."""
+    report = archive.verify()
+    if as_json:
+        _dump(report.to_dict())
+    else:
+        for p in report.problems:
+            click.echo(f"PROBLEM {p.code}: {p.message}")
+        state = "ok" if report.ok else f"{len(report.problems)} problem(s)"
+        click.echo(f"{state}: {report.records} records, {report.blobs} blobs, "
+                   f"{report.events} audit events checked")
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command()
+@archive_options
+@json_option
+def reindex(archive: Archive, actor: str | None, as_json: bool) -> None:
+    """Rebuild the search index from the catalog and blobs."""
+    count = archive.reindex()
+    if as_json:
+        _dump({"indexed": count})
+    else:
+        click.echo(f"reindexed {count} records")

@@ -1,0 +1,215 @@
+"""Settings of one archive.
+
+Each setting is resolved in this order, first found wins:
+argument > ``DOCARCHIVE_*`` environment variable > ``docarchive.toml`` > default.
+
+``docarchive.toml`` lives in the archive's root folder::
+
+    [backends]             # each a URL; defaults are the folder layout below
+    storage = "file:///srv/archive/blobs"
+    catalog = "sqlite:///srv/archive/catalog.sqlite"
+    index = "whoosh:///srv/archive/index"
+
+    [office]
+    name = "مكتب الوزير"
+    code = "م.و"
+    ministry = "جمهورية العراق — وزارة التخطيط"
+    timezone = "Asia/Baghdad"
+
+    [access]
+    default_classification = "internal"
+    default_clearance = "internal"
+
+    [series.circular]      # see docarchive.numbering
+    format = "{office_code}/{kind_code}/{seq}/{year}"
+
+    [limits]               # see docarchive.limits
+    pdf_pages = 2000
+
+Environment: ``DOCARCHIVE_ROOT``, ``DOCARCHIVE_STORAGE``, ``DOCARCHIVE_CATALOG``,
+``DOCARCHIVE_INDEX``, ``DOCARCHIVE_USER``, ``DOCARCHIVE_CLEARANCE``,
+``DOCARCHIVE_LIMIT_<NAME>``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from .errors import ConfigurationError
+from .limits import Limits
+from .numbering import DEFAULT_SERIES, SeriesConfig
+from .records import Classification
+
+__all__ = ["SETTINGS_FILE", "Settings", "default_actor", "default_root"]
+
+SETTINGS_FILE = "docarchive.toml"
+_TABLES = {"backends", "office", "access", "series", "limits", "templates"}
+
+
+def default_root(environ: Mapping[str, str] | None = None) -> Path:
+    """``DOCARCHIVE_ROOT`` or ``./archive``."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get("DOCARCHIVE_ROOT") or "archive")
+
+
+def default_actor(environ: Mapping[str, str] | None = None) -> str:
+    """Who is acting: ``DOCARCHIVE_USER``, else the operating-system user."""
+    environ = os.environ if environ is None else environ
+    if environ.get("DOCARCHIVE_USER"):
+        return environ["DOCARCHIVE_USER"]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an :class:`~docarchive.Archive` needs to open its backends."""
+
+    root: Path
+    storage_url: str
+    catalog_url: str
+    index_url: str
+    office_name: str = "مكتب الوزير"
+    office_code: str = "م.و"
+    ministry: str = "جمهورية العراق"
+    timezone: str = "Asia/Baghdad"
+    default_classification: Classification = Classification.INTERNAL
+    default_clearance: Classification = Classification.INTERNAL
+    series: dict[str, SeriesConfig] = field(default_factory=lambda: dict(DEFAULT_SERIES))
+    limits: Limits = field(default_factory=Limits)
+    templates_dir: Path | None = None
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def series_for(self, name: str) -> SeriesConfig:
+        if name not in self.series:
+            known = ", ".join(sorted(self.series))
+            raise ConfigurationError(f"no numbering series {name!r} (configured: {known})")
+        return self.series[name]
+
+    @classmethod
+    def load(
+        cls,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> Settings:
+        """Read settings for the archive at ``root`` (a missing file means all defaults)."""
+        environ = os.environ if environ is None else environ
+        base = Path(root) if root is not None else default_root(environ)
+        base = base.expanduser().absolute()
+        doc = _read_toml(base / SETTINGS_FILE)
+
+        backends = _table(doc, "backends")
+        office = _table(doc, "office")
+        access = _table(doc, "access")
+        templates = _table(doc, "templates")
+
+        def pick(arg: str, env: str, table: Mapping[str, Any], key: str, default: Any) -> Any:
+            if overrides.get(arg) is not None:
+                return overrides[arg]
+            if environ.get(env):
+                return environ[env]
+            return table.get(key, default)
+
+        series = dict(DEFAULT_SERIES)
+        for name, table in _table(doc, "series").items():
+            if not isinstance(table, dict):
+                raise ConfigurationError(f"[series.{name}] must be a table")
+            series[name] = SeriesConfig.from_settings(name, table)
+
+        tz = str(pick("timezone", "DOCARCHIVE_TIMEZONE", office, "timezone", "Asia/Baghdad"))
+        try:
+            zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ConfigurationError(f"unknown time zone {tz!r} in [office] timezone") from None
+
+        tdir = templates.get("folder")
+        return cls(
+            root=base,
+            storage_url=str(pick("storage", "DOCARCHIVE_STORAGE", backends, "storage",
+                                 (base / "blobs").as_uri())),
+            catalog_url=str(pick("catalog", "DOCARCHIVE_CATALOG", backends, "catalog",
+                                 f"sqlite:///{base / 'catalog.sqlite'}")),
+            index_url=str(pick("index", "DOCARCHIVE_INDEX", backends, "index",
+                               f"whoosh:///{base / 'index'}")),
+            office_name=str(office.get("name", cls.office_name)),
+            office_code=str(office.get("code", cls.office_code)),
+            ministry=str(office.get("ministry", cls.ministry)),
+            timezone=tz,
+            default_classification=Classification.parse(
+                access.get("default_classification", "internal")
+            ),
+            default_clearance=Classification.parse(
+                pick("clearance", "DOCARCHIVE_CLEARANCE", access, "default_clearance", "internal")
+            ),
+            series=series,
+            limits=Limits.load(_table(doc, "limits"), environ),
+            templates_dir=(base / str(tdir)) if tdir else None,
+        )
+
+    def write(self, *, backends: Mapping[str, str] | None = None) -> Path:
+        """Write a ``docarchive.toml`` for a new archive; backend URLs only where given."""
+        doc: dict[str, Any] = {}
+        if backends:
+            doc["backends"] = {k: v for k, v in backends.items() if v}
+        doc["office"] = {
+            "name": self.office_name,
+            "code": self.office_code,
+            "ministry": self.ministry,
+            "timezone": self.timezone,
+        }
+        doc["access"] = {
+            "default_classification": self.default_classification.label,
+            "default_clearance": self.default_clearance.label,
+        }
+        doc["series"] = {
+            name: {
+                "format": s.format,
+                "kind_code": s.kind_code,
+                "padding": s.padding,
+                "digits": s.digits,
+                "reset": s.reset,
+            }
+            for name, s in sorted(self.series.items())
+        }
+        path = self.root / SETTINGS_FILE
+        path.write_text(tomli_w.dumps(doc), encoding="utf-8")
+        return path
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            doc = tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path}: not valid TOML: {exc}") from None
+    unknown = set(doc) - _TABLES
+    if unknown:
+        raise ConfigurationError(
+            f"{path}: unknown table [{sorted(unknown)[0]}] (known: {', '.join(sorted(_TABLES))})"
+        )
+    return doc
+
+
+def _table(doc: Mapping[str, Any], name: str) -> dict[str, Any]:
+    value = doc.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"[{name}] in {SETTINGS_FILE} must be a table")
+    return value

@@ -1,0 +1,21 @@
+"""Search backends, chosen by URL: ``whoosh:///path``, or registered ones."""
+
+from __future__ import annotations
+
+from ..registry import Registry
+from .base import Hit, IndexBusy, Query, SearchIndex, SearchResult
+
+__all__ = ["Hit", "IndexBusy", "Query", "SearchIndex", "SearchResult", "open_index", "registry"]
+
+registry = Registry(
+    "search",
+    builtins={"whoosh": "docarchive.search.index:WhooshIndex"},
+    extras={},
+)
+
+
+def open_index(url: str) -> SearchIndex:
+    """The search backend for ``url``."""
+    idx = registry.resolve(url).from_url(url)
+    assert isinstance(idx, SearchIndex)
+    return idx

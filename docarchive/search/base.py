@@ -1,0 +1,86 @@
+"""The search protocol: a derived full-text index that any engine can provide.
+
+An index is rebuilt from the catalog and blobs alone, so it holds nothing that
+cannot be recomputed. It remembers the last catalog change it applied
+(:meth:`SearchIndex.applied`); the archive feeds it the records changed since.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..records import Classification, Record
+
+__all__ = ["Hit", "IndexBusy", "Query", "SearchIndex", "SearchResult"]
+
+
+class IndexBusy(Exception):  # noqa: N818 - internal signal, never escapes the archive
+    """Another process holds the index's write lock; the caller can catch up later."""
+
+
+@dataclass(frozen=True)
+class Query:
+    """A search request; ``text`` is in the engine's query language."""
+
+    text: str
+    clearance: Classification
+    kind: str | None = None
+    office: str | None = None
+    sender: str | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    sort: str = "relevance"
+    page: int = 1
+    page_size: int = 10
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One matching record: its id, score and the terms that matched."""
+
+    id: str
+    score: float
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+class SearchIndex(ABC):
+    """A rebuildable full-text index over records."""
+
+    url: str = ""
+
+    @classmethod
+    @abstractmethod
+    def from_url(cls, url: str) -> SearchIndex: ...
+
+    @abstractmethod
+    def applied(self) -> int:
+        """The last catalog change this index has applied (0 when empty)."""
+
+    @abstractmethod
+    def apply(self, records: list[Record], removed: list[str], through: int) -> None:
+        """Add or replace ``records``, drop ``removed`` ids, and remember ``through``.
+
+        Idempotent. Raises :class:`IndexBusy` when another writer holds the index.
+        """
+
+    @abstractmethod
+    def search(self, query: Query) -> SearchResult: ...
+
+    @abstractmethod
+    def snippet(self, text: str, query: Query) -> str:
+        """A short extract of ``text`` with the matched words marked."""
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Drop everything; :meth:`applied` becomes 0."""
+
+    def close(self) -> None:
+        """Release files and connections."""
