@@ -170,8 +170,11 @@ class Archive:
                         "run 'docarchive init' on a new folder"
                     )
                 root.mkdir(parents=True, exist_ok=True)
-                settings.write(backends={k: overrides[k] for k in
-                                         ("storage", "catalog", "index") if overrides.get(k)})
+                settings.write(
+                    backends={
+                        k: overrides[k] for k in ("storage", "catalog", "index") if overrides.get(k)
+                    }
+                )
         archive = cls(
             settings,
             open_storage(settings.storage_url),
@@ -225,9 +228,7 @@ class Archive:
 
     def _classification(self, value: str | Classification | None) -> Classification:
         return (
-            self.settings.default_classification
-            if value is None
-            else Classification.parse(value)
+            self.settings.default_classification if value is None else Classification.parse(value)
         )
 
     def catch_up(self) -> int:
@@ -275,7 +276,9 @@ class Archive:
         path = Path(template)
         if not (path.suffix == ".docx" and path.exists()):
             path = self._template(str(template))
-        return render_docx(path, self._context(data, number="", when=self.now()), self.settings.limits)
+        return render_docx(
+            path, self._context(data, number="", when=self.now()), self.settings.limits
+        )
 
     def _context(self, data: Mapping[str, Any], *, number: str, when: datetime) -> dict[str, Any]:
         s = self.settings
@@ -330,8 +333,12 @@ class Archive:
                 classification=level,
                 files=[FileRef("original", blob.sha256, blob.size, DOCX, f"{kind}.docx")],
                 source="issued",
-                meta={"seq": seq, "period": series.period(when.year), "office_code": office_code,
-                      "template": template.name},
+                meta={
+                    "seq": seq,
+                    "period": series.period(when.year),
+                    "office_code": office_code,
+                    "template": template.name,
+                },
             )
             tx.add_record(record)
         self.catch_up()
@@ -521,46 +528,59 @@ class Archive:
                     checked[f.sha256] = self._check_blob(f.sha256)
                 problem = checked[f.sha256]
                 if problem:
-                    report.problems.append(Problem(
-                        "blob-" + problem.split(":")[0],
-                        f"record {record.id} ({record.number or record.kind}): {f.role} blob "
-                        f"{f.sha256} {problem.split(': ', 1)[1]}",
-                        record_id=record.id,
-                        sha256=f.sha256,
-                    ))
+                    report.problems.append(
+                        Problem(
+                            "blob-" + problem.split(":")[0],
+                            f"record {record.id} ({record.number or record.kind}): {f.role} blob "
+                            f"{f.sha256} {problem.split(': ', 1)[1]}",
+                            record_id=record.id,
+                            sha256=f.sha256,
+                        )
+                    )
             recorded = digests.get(record.id)
             if recorded is None:
-                report.problems.append(Problem(
-                    "record-unaudited", f"record {record.id} has no audit event", record.id))
+                report.problems.append(
+                    Problem("record-unaudited", f"record {record.id} has no audit event", record.id)
+                )
             elif recorded != record.digest():
-                report.problems.append(Problem(
-                    "record-altered",
-                    f"record {record.id} differs from what its audit event recorded",
-                    record.id,
-                ))
+                report.problems.append(
+                    Problem(
+                        "record-altered",
+                        f"record {record.id} differs from what its audit event recorded",
+                        record.id,
+                    )
+                )
         report.blobs = len(checked)
         prev_hash, expected_seq = None, 1
         for event in self.catalog.audit_events():
             report.events += 1
             if event.seq != expected_seq:
-                report.problems.append(Problem(
-                    "audit-gap",
-                    f"audit events {expected_seq}..{event.seq - 1} are missing",
-                    event=expected_seq,
-                ))
+                report.problems.append(
+                    Problem(
+                        "audit-gap",
+                        f"audit events {expected_seq}..{event.seq - 1} are missing",
+                        event=expected_seq,
+                    )
+                )
             if prev_hash is not None and event.prev_hash != prev_hash:
-                report.problems.append(Problem(
-                    "audit-chain",
-                    f"audit event {event.seq} does not link to event {event.seq - 1}",
-                    event.record_id, event=event.seq,
-                ))
+                report.problems.append(
+                    Problem(
+                        "audit-chain",
+                        f"audit event {event.seq} does not link to event {event.seq - 1}",
+                        event.record_id,
+                        event=event.seq,
+                    )
+                )
             if event.hash != event.expected_hash():
-                report.problems.append(Problem(
-                    "audit-altered",
-                    f"audit event {event.seq} ({event.action} by {event.actor}) was altered: "
-                    "its hash does not match its content",
-                    event.record_id, event=event.seq,
-                ))
+                report.problems.append(
+                    Problem(
+                        "audit-altered",
+                        f"audit event {event.seq} ({event.action} by {event.actor}) was altered: "
+                        "its hash does not match its content",
+                        event.record_id,
+                        event=event.seq,
+                    )
+                )
             prev_hash, expected_seq = event.hash, event.seq + 1
         return report
 

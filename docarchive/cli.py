@@ -44,15 +44,10 @@ def _dump(data: Any) -> None:
 
 
 def archive_options(func: F) -> F:
-    """--root and --user on every command that opens the archive."""
+    """--root and --user on every command that opens the archive; passes the open archive."""
 
-    @click.option("--root", type=click.Path(path_type=Path), envvar="DOCARCHIVE_ROOT",
-                  help="Archive folder [env DOCARCHIVE_ROOT; default ./archive].")
-    @click.option("--user", "actor", envvar="DOCARCHIVE_USER",
-                  help="Who is acting, for the audit trail [env DOCARCHIVE_USER; default: OS user].")
-    @click.pass_context
-    @functools.wraps(func)
-    def wrapper(ctx: click.Context, root: Path | None, actor: str | None, **kwargs: Any) -> Any:
+    def wrapper(root: Path | None, actor: str | None, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
         obj = ctx.find_root().obj or {}
         root = root or obj.get("root") or default_root()
         actor = actor or obj.get("actor")
@@ -62,6 +57,15 @@ def archive_options(func: F) -> F:
         finally:
             archive.close()
 
+    functools.update_wrapper(wrapper, func)  # keeps the command's own options and help
+    wrapper = click.option(
+        "--user", "actor",
+        help="Who is acting, for the audit trail [env DOCARCHIVE_USER; default: OS user].",
+    )(wrapper)
+    wrapper = click.option(
+        "--root", type=click.Path(path_type=Path),
+        help="Archive folder [env DOCARCHIVE_ROOT; default ./archive].",
+    )(wrapper)
     return wrapper  # type: ignore[return-value]
 
 
@@ -86,8 +90,11 @@ def _load_data(path: Path) -> dict[str, Any]:
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="docarchive")
-@click.option("--root", type=click.Path(path_type=Path),
-              help="Archive folder [env DOCARCHIVE_ROOT; default ./archive].")
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path),
+    help="Archive folder [env DOCARCHIVE_ROOT; default ./archive].",
+)
 @click.option("--user", "actor", help="Who is acting [env DOCARCHIVE_USER].")
 @click.pass_context
 def main(ctx: click.Context, root: Path | None, actor: str | None) -> None:
@@ -102,14 +109,24 @@ def main(ctx: click.Context, root: Path | None, actor: str | None) -> None:
 @click.option("--index", help="Search index URL (default: whoosh:///ROOT/index).")
 @json_option
 @click.pass_context
-def init(ctx: click.Context, root: Path | None, storage: str | None, catalog: str | None,
-         index: str | None, as_json: bool) -> None:
+def init(
+    ctx: click.Context,
+    root: Path | None,
+    storage: str | None,
+    catalog: str | None,
+    index: str | None,
+    as_json: bool,
+) -> None:
     """Create a new archive in ROOT."""
     root = root or (ctx.find_root().obj or {}).get("root") or default_root()
     with Archive.init(root, storage=storage, catalog=catalog, index=index) as archive:
         s = archive.settings
-        info = {"root": str(s.root), "storage": s.storage_url, "catalog": s.catalog_url,
-                "index": s.index_url}
+        info = {
+            "root": str(s.root),
+            "storage": s.storage_url,
+            "catalog": s.catalog_url,
+            "index": s.index_url,
+        }
     if as_json:
         _dump(info)
     else:
@@ -137,8 +154,13 @@ def templates_list(archive: Archive, actor: str | None, as_json: bool) -> None:
 @main.command()
 @click.argument("template")
 @click.argument("data", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-              help="Where to write the .docx.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Where to write the .docx.",
+)
 @archive_options
 def render(archive: Archive, actor: str | None, template: str, data: Path, output: Path) -> None:
     """Render TEMPLATE (a kind or a .docx file) with DATA.json, without numbering it."""
@@ -154,8 +176,14 @@ def render(archive: Archive, actor: str | None, template: str, data: Path, outpu
 @click.option("--classification", help="public, internal, confidential, secret, top-secret.")
 @archive_options
 @json_option
-def issue(archive: Archive, actor: str | None, kind: str, data: Path,
-          classification: str | None, as_json: bool) -> None:
+def issue(
+    archive: Archive,
+    actor: str | None,
+    kind: str,
+    data: Path,
+    classification: str | None,
+    as_json: bool,
+) -> None:
     """Issue a numbered document of KIND from DATA.json."""
     record = archive.issue(kind, _load_data(data), classification=classification, actor=actor)
     if as_json:
@@ -174,8 +202,13 @@ def ingest() -> None:
 @click.option("--classification", help="public, internal, confidential, secret, top-secret.")
 @archive_options
 @json_option
-def ingest_scan(archive: Archive, actor: str | None, files: tuple[Path, ...],
-                classification: str | None, as_json: bool) -> None:
+def ingest_scan(
+    archive: Archive,
+    actor: str | None,
+    files: tuple[Path, ...],
+    classification: str | None,
+    as_json: bool,
+) -> None:
     """Archive scans (files or folders); refused files go to quarantine."""
     from tqdm import tqdm
 
@@ -183,8 +216,9 @@ def ingest_scan(archive: Archive, actor: str | None, files: tuple[Path, ...],
     if missing:
         raise DocArchiveError(f"{missing[0]}: no such file or folder")
     with tqdm(desc="ingest", unit="file", disable=not sys.stderr.isatty(), leave=False) as bar:
-        result = archive.ingest_scans(files, classification=classification, actor=actor,
-                                      progress=lambda _: bar.update())
+        result = archive.ingest_scans(
+            files, classification=classification, actor=actor, progress=lambda _: bar.update()
+        )
     if as_json:
         _dump(result.to_dict())
     else:
@@ -216,13 +250,34 @@ def ingest_scan(archive: Archive, actor: str | None, files: tuple[Path, ...],
 @click.option("--clearance", help="Caller's clearance [env DOCARCHIVE_CLEARANCE].")
 @archive_options
 @json_option
-def search(archive: Archive, actor: str | None, query: str, kind: str | None,
-           office: str | None, sender: str | None, date_from: str | None, date_to: str | None,
-           sort: str, page: int, limit: int, clearance: str | None, as_json: bool) -> None:
+def search(
+    archive: Archive,
+    actor: str | None,
+    query: str,
+    kind: str | None,
+    office: str | None,
+    sender: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    sort: str,
+    page: int,
+    limit: int,
+    clearance: str | None,
+    as_json: bool,
+) -> None:
     """Full-text search in Arabic and English."""
-    results = archive.search(query, kind=kind, office=office, sender=sender, date_from=date_from,
-                             date_to=date_to, sort=sort, page=page, page_size=limit,
-                             clearance=clearance)
+    results = archive.search(
+        query,
+        kind=kind,
+        office=office,
+        sender=sender,
+        date_from=date_from,
+        date_to=date_to,
+        sort=sort,
+        page=page,
+        page_size=limit,
+        clearance=clearance,
+    )
     if as_json:
         _dump(results.to_dict())
         return
@@ -239,16 +294,16 @@ def search(archive: Archive, actor: str | None, query: str, kind: str | None,
 @click.option("--clearance", help="Caller's clearance [env DOCARCHIVE_CLEARANCE].")
 @archive_options
 @json_option
-def show(archive: Archive, actor: str | None, id: str, clearance: str | None,
-         as_json: bool) -> None:
+def show(
+    archive: Archive, actor: str | None, id: str, clearance: str | None, as_json: bool
+) -> None:
     """Show one record, by id or number."""
     record = archive.get(id, clearance=clearance)
     if as_json:
         _dump(record.to_dict())
         return
     data = record.to_dict()
-    for key in ("id", "kind", "number", "subject", "sender", "office", "classification",
-                "source"):
+    for key in ("id", "kind", "number", "subject", "sender", "office", "classification", "source"):
         click.echo(f"{key}: {data[key] if data[key] is not None else '-'}")
     for key, value in record.dates.items():
         click.echo(f"{key}: {value}")
@@ -277,8 +332,9 @@ def void(archive: Archive, actor: str | None, number: str, reason: str, as_json:
 @click.option("--year", type=int, help="One year of a yearly series.")
 @archive_options
 @json_option
-def register(archive: Archive, actor: str | None, series: str, year: int | None,
-             as_json: bool) -> None:
+def register(
+    archive: Archive, actor: str | None, series: str, year: int | None, as_json: bool
+) -> None:
     """The register of a numbering SERIES: every number and its record or void reason."""
     entries = archive.register(series, year)
     if as_json:
@@ -301,8 +357,10 @@ def verify(archive: Archive, actor: str | None, as_json: bool) -> None:
         for p in report.problems:
             click.echo(f"PROBLEM {p.code}: {p.message}")
         state = "ok" if report.ok else f"{len(report.problems)} problem(s)"
-        click.echo(f"{state}: {report.records} records, {report.blobs} blobs, "
-                   f"{report.events} audit events checked")
+        click.echo(
+            f"{state}: {report.records} records, {report.blobs} blobs, "
+            f"{report.events} audit events checked"
+        )
     if not report.ok:
         sys.exit(1)
 

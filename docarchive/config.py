@@ -141,12 +141,23 @@ class Settings:
         tdir = templates.get("folder")
         return cls(
             root=base,
-            storage_url=str(pick("storage", "DOCARCHIVE_STORAGE", backends, "storage",
-                                 (base / "blobs").as_uri())),
-            catalog_url=str(pick("catalog", "DOCARCHIVE_CATALOG", backends, "catalog",
-                                 f"sqlite:///{base / 'catalog.sqlite'}")),
-            index_url=str(pick("index", "DOCARCHIVE_INDEX", backends, "index",
-                               f"whoosh:///{base / 'index'}")),
+            storage_url=str(
+                pick(
+                    "storage", "DOCARCHIVE_STORAGE", backends, "storage", (base / "blobs").as_uri()
+                )
+            ),
+            catalog_url=str(
+                pick(
+                    "catalog",
+                    "DOCARCHIVE_CATALOG",
+                    backends,
+                    "catalog",
+                    f"sqlite:///{base / 'catalog.sqlite'}",
+                )
+            ),
+            index_url=str(
+                pick("index", "DOCARCHIVE_INDEX", backends, "index", f"whoosh:///{base / 'index'}")
+            ),
             office_name=str(office.get("name", cls.office_name)),
             office_code=str(office.get("code", cls.office_code)),
             ministry=str(office.get("ministry", cls.ministry)),

@@ -95,7 +95,8 @@ class LimitExceededError(DocArchiveError):
         self.maximum = maximum
         super().__init__(
             f"{limit} is {value}, over the limit of {maximum} "
-            f"(raise it with DOCARCHIVE_LIMIT_{limit.upper()} or [limits] {limit} in docarchive.toml)"
+            f"(raise it with DOCARCHIVE_LIMIT_{limit.upper()} "
+            f"or [limits] {limit} in docarchive.toml)"
         )
 
 

@@ -49,7 +49,9 @@ class SeriesConfig:
         try:
             used = {f for _, f, _, _ in string.Formatter().parse(self.format) if f is not None}
         except ValueError as exc:
-            raise ConfigurationError(f"series {self.name}: bad format {self.format!r}: {exc}") from None
+            raise ConfigurationError(
+                f"series {self.name}: bad format {self.format!r}: {exc}"
+            ) from None
         unknown = used - _PLACEHOLDERS
         if unknown:
             raise ConfigurationError(

@@ -1,6 +1,6 @@
 """An archiving script files a folder of scans; refused files go to quarantine.
 
-    python examples/file_a_folder.py FOLDER [ARCHIVE_ROOT]
+python examples/file_a_folder.py FOLDER [ARCHIVE_ROOT]
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from docarchive import Archive
 def main(folder: str, root: str = "archive") -> None:
     with Archive.open(root) as archive:
         result = archive.ingest_scans([folder], actor="archiving-dept")
-    print(f"{len(result.ingested)} archived, {len(result.duplicates)} already archived, "
-          f"{len(result.quarantined)} quarantined")
+    print(
+        f"{len(result.ingested)} archived, {len(result.duplicates)} already archived, "
+        f"{len(result.quarantined)} quarantined"
+    )
     for item in result.quarantined:
         print(f"  quarantined {item['file']}: {item['reason']}")
 

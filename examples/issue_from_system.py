@@ -1,6 +1,6 @@
 """A ministry system (here: HR) issues a numbered Arabic circular from its own data.
 
-    python examples/issue_from_system.py [ARCHIVE_ROOT]
+python examples/issue_from_system.py [ARCHIVE_ROOT]
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ def main(root: str = "archive") -> None:
         "subject": "تعميم بشأن مواعيد تقديم طلبات الإجازات السنوية",
         "recipients": ["جميع الدوائر والأقسام المرتبطة بمكتب الوزير"],
         "body": [
-            "نود إعلامكم بأن آخر موعد لتقديم طلبات الإجازات السنوية للربع الأول هو نهاية الشهر الحالي.",
+            "نود إعلامكم بأن آخر موعد لتقديم طلبات الإجازات السنوية للربع الأول "
+            "هو نهاية الشهر الحالي.",
             "على مديري الأقسام رفع جداول الإجازات المصادق عليها إلى قسم الموارد البشرية.",
         ],
         "references": [],

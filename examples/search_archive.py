@@ -1,6 +1,6 @@
 """Staff search the archive in Arabic or English.
 
-    python examples/search_archive.py QUERY [ARCHIVE_ROOT]
+python examples/search_archive.py QUERY [ARCHIVE_ROOT]
 """
 
 from __future__ import annotations

@@ -50,8 +50,9 @@ def make_pdf(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
-def run_cli(*args: str, root: Path | None = None, user: str | None = None,
-            check: bool = False) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, root: Path | None = None, user: str | None = None, check: bool = False
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m docarchive`` for real, as a user would."""
     env = dict(os.environ)
     env.pop("DOCARCHIVE_ROOT", None)
@@ -61,7 +62,10 @@ def run_cli(*args: str, root: Path | None = None, user: str | None = None,
         env["DOCARCHIVE_USER"] = user
     proc = subprocess.run(
         [sys.executable, "-m", "docarchive", *args],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"docarchive {' '.join(args)} -> {proc.returncode}\n{proc.stderr}")

@@ -71,10 +71,12 @@ def test_series_format_comes_from_settings(tmp_path: Path, circular_data):
 
 def test_yearly_series_restart_in_the_office_time_zone(tmp_path: Path, circular_data):
     # 31 Dec 2026 22:30 UTC is already 1 Jan 2027 in Baghdad (UTC+3)
-    times = iter([
-        datetime(2026, 12, 31, 20, 0, tzinfo=ZoneInfo("UTC")),
-        datetime(2026, 12, 31, 22, 30, tzinfo=ZoneInfo("UTC")),
-    ])
+    times = iter(
+        [
+            datetime(2026, 12, 31, 20, 0, tzinfo=ZoneInfo("UTC")),
+            datetime(2026, 12, 31, 22, 30, tzinfo=ZoneInfo("UTC")),
+        ]
+    )
     with Archive.open(tmp_path / "a", clock=lambda: next(times)) as archive:
         assert archive.issue("circular", circular_data).number == "م.و/ت/1/2026"
         assert archive.issue("circular", circular_data).number == "م.و/ت/1/2027"
@@ -133,13 +135,16 @@ def test_clearance_hides_records_even_from_counts(archive: Archive, circular_dat
 def test_reindex_from_nothing_gives_the_same_results(archive: Archive, circular_data, make_pdf):
     archive.issue("circular", circular_data)
     archive.ingest_scan(make_pdf("r.pdf", ["Expenditure report of the ministry"]))
-    before = [(h.record.id, round(h.score, 6)) for h in archive.search("الدوام OR expenditure").hits]
+    before = [
+        (h.record.id, round(h.score, 6)) for h in archive.search("الدوام OR expenditure").hits
+    ]
     archive.close()
     shutil.rmtree(archive.settings.root / "index")
     with Archive.open(archive.settings.root) as reopened:
         assert reopened.reindex() == 2
-        after = [(h.record.id, round(h.score, 6)) for h in
-                 reopened.search("الدوام OR expenditure").hits]
+        after = [
+            (h.record.id, round(h.score, 6)) for h in reopened.search("الدوام OR expenditure").hits
+        ]
     assert after == before and len(after) == 2
 
 
@@ -154,8 +159,12 @@ def test_index_catches_up_after_a_crash_between_catalog_and_index(tmp_path: Path
         from dataclasses import replace
 
         from docarchive.records import new_id
-        tx.add_record(replace(record, id=new_id(), number=None, series=None,
-                              subject="كتاب وصل قبل توقف العملية"))
+
+        tx.add_record(
+            replace(
+                record, id=new_id(), number=None, series=None, subject="كتاب وصل قبل توقف العملية"
+            )
+        )
     catalog.close()
     with Archive.open(root) as archive:
         assert archive.search("توقف").total == 1
@@ -207,7 +216,9 @@ def test_verify_names_a_deleted_audit_event_and_an_altered_record(archive: Archi
     archive.issue("circular", circular_data)
     with _db(archive) as db:
         db.execute("DELETE FROM audit WHERE seq=2")
-        doc = json.loads(db.execute("SELECT doc FROM records WHERE id=?", (first.id,)).fetchone()[0])
+        doc = json.loads(
+            db.execute("SELECT doc FROM records WHERE id=?", (first.id,)).fetchone()[0]
+        )
         doc["subject"] = "موضوع مزور"
         db.execute("UPDATE records SET doc=? WHERE id=?", (json.dumps(doc), first.id))
     codes = {p.code: p for p in archive.verify().problems}
@@ -230,7 +241,9 @@ def test_void_keeps_the_number_and_never_reuses_it(archive: Archive, circular_da
     second = archive.issue("circular", circular_data)
     assert second.number and second.number.split("/")[2] == "2"
     assert [(e.number, e.status) for e in archive.register("circular")] == [
-        (first.number, "void"), (second.number, "issued")]
+        (first.number, "void"),
+        (second.number, "issued"),
+    ]
     with pytest.raises(NumberingError, match="already void"):
         archive.void(first.number or "", "again")
     with pytest.raises(NotFoundError):

@@ -30,7 +30,8 @@ def test_sigkill_mid_batch(tmp_path: Path, example_data: Path):
     Archive.open(root).close()
     proc = subprocess.Popen(
         [sys.executable, "-c", BATCH, str(root), str(example_data / "circular.json")],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     printed = [proc.stdout.readline() for _ in range(25)]

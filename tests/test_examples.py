@@ -21,7 +21,8 @@ def test_examples_issue_file_and_search(tmp_path: Path):
     scans = tmp_path / "incoming"
     scans.mkdir()
     (scans / "monthly_report.pdf").write_bytes(
-        (EXAMPLES / "data" / "scans" / "monthly_report.pdf").read_bytes())
+        (EXAMPLES / "data" / "scans" / "monthly_report.pdf").read_bytes()
+    )
     (scans / "photo_of_a_letter.pdf").write_bytes(b"\xff\xd8\xff\xe0 a JPEG named .pdf")
     out = run(str(EXAMPLES / "file_a_folder.py"), str(scans), root)
     assert out.startswith("1 archived, 0 already archived, 1 quarantined")

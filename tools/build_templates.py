@@ -51,8 +51,14 @@ def _rtl_run(run, size: float, bold: bool = False) -> None:  # type: ignore[no-u
     rpr.append(lang)
 
 
-def para(doc, text: str, size: float = 14, bold: bool = False, center: bool = False,  # type: ignore[no-untyped-def]
-         space_after: float = 4) -> Paragraph:
+def para(
+    doc,
+    text: str,
+    size: float = 14,
+    bold: bool = False,
+    center: bool = False,  # type: ignore[no-untyped-def]
+    space_after: float = 4,
+) -> Paragraph:
     p = doc.add_paragraph()
     _rtl_paragraph(p)
     if center:

@@ -196,7 +196,9 @@ class SQLiteCatalog(Catalog):
         for start in range(0, len(record_ids), 500):
             chunk = record_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for row in self._db.execute(f"SELECT id, doc FROM records WHERE id IN ({marks})", chunk):
+            for row in self._db.execute(
+                f"SELECT id, doc FROM records WHERE id IN ({marks})", chunk
+            ):
                 out[row[0]] = Record.from_dict(json.loads(row[1]))
         return out
 

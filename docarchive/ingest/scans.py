@@ -114,7 +114,9 @@ def _pdf_text(name: str, data: bytes, limits: Limits) -> tuple[str, int]:
                 raise IngestError(name, f"broken PDF: page {index + 1}: {exc}") from exc
             finally:
                 page.close()
-            text = unicodedata.normalize("NFC", text.translate(_BIDI_CONTROLS)).replace("\r\n", "\n")
+            text = unicodedata.normalize("NFC", text.translate(_BIDI_CONTROLS)).replace(
+                "\r\n", "\n"
+            )
             texts.append(text)
             total += len(text)
             if total > limits.indexed_text_chars:

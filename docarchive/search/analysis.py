@@ -61,8 +61,15 @@ __all__ = [
 #: Arabic combining marks, tatweel and Quranic annotation signs (a regex class body).
 _MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u0640\u06d6-\u06ed"
 
-#: A token is a run of letters/digits (no underscore) and Arabic marks.
-TOKEN_PATTERN = rf"(?:[^\W_]|[{_MARKS}])+"
+#: Other combining marks (e.g. decomposed Latin accents): kept inside a token,
+#: never starting one.
+_OTHER_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+
+#: A token is a run of letters/digits (no underscore) and Arabic marks; other
+#: combining marks may follow inside it.
+TOKEN_PATTERN = rf"(?:[^\W_]|[{_MARKS}])(?:[^\W_]|[{_MARKS}{_OTHER_MARKS}])*"
+_TOKEN_RE = re.compile(TOKEN_PATTERN)
+_LEADING_OTHER_MARKS = re.compile(rf"^[{_OTHER_MARKS}]+")
 
 _MARKS_TABLE: dict[int, None] = {
     cp: None
@@ -118,7 +125,12 @@ def _fold_digits(text: str) -> str:
 
 
 def _normalize_arabic(text: str) -> str:
-    return text.translate(_ARABIC_TABLE)
+    text = text.translate(_ARABIC_TABLE)
+    # str.lower() can leave a sequence NFC would compose (T + U+0308 -> t + U+0308,
+    # precomposed only in lower case): recompose so normalization is idempotent.
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text
 
 
 def normalize_text(s: str) -> str:
@@ -224,10 +236,12 @@ class UnicodeNormalizeFilter(Filter):  # type: ignore[misc]
     """Apply a Unicode normalization form (NFKC by default) to token text.
 
     NFKC maps Arabic presentation forms (U+FB50-U+FDFF, U+FE70-U+FEFF) to base
-    letters and full-width/compatibility characters to plain ones.  A few
-    ligatures expand to several words (U+FDFA) or to a space plus a mark
-    (U+FE70); when normalization introduces whitespace the token is split and
-    every part is emitted with the original token's position and offsets.
+    letters and full-width/compatibility characters to plain ones.  Some
+    characters expand to several words (U+FDFA), to a space plus a mark
+    (U+FE70) or to digits around a fraction slash (U+00BD).  Such a token is
+    re-split on :data:`TOKEN_PATTERN` and every part is emitted with the
+    original token's position and offsets.  Text that was not a single
+    pattern match to begin with (``tokenize=False``) is never split.
     """
 
     def __init__(self, form: Literal["NFC", "NFD", "NFKC", "NFKD"] = "NFKC") -> None:
@@ -240,24 +254,27 @@ class UnicodeNormalizeFilter(Filter):  # type: ignore[misc]
             text = unicodedata.normalize(form, original)
             if text == original:
                 yield t
-            elif any(c.isspace() for c in text) and not any(c.isspace() for c in original):
-                for part in text.split():
-                    t.text = part
-                    yield t
-            else:
+            elif _TOKEN_RE.fullmatch(text) or not _TOKEN_RE.fullmatch(original):
                 t.text = text
                 yield t
+            else:
+                for match in _TOKEN_RE.finditer(text):
+                    t.text = match.group()
+                    yield t
 
 
 class StripMarksFilter(Filter):  # type: ignore[misc]
     """Remove harakat, tanwin, shadda, sukun, hamza above/below (U+064B-U+065F),
     Quranic signs (U+0610-U+061A, U+06D6-U+06ED), superscript alef (U+0670) and
-    tatweel (U+0640).  Tokens left empty (e.g. a run of tatweels) are dropped.
+    tatweel (U+0640).  Tokens left empty (e.g. a run of tatweels) are dropped,
+    and so are non-Arabic combining marks left at the start of a token.
     """
 
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
         for t in tokens:
             text = _strip_marks(t.text)
+            if text != t.text:
+                text = _LEADING_OTHER_MARKS.sub("", text)
             if text:
                 t.text = text
                 yield t
@@ -279,6 +296,8 @@ class ArabicNormalizeFilter(Filter):  # type: ignore[misc]
 
     آ أ إ ٱ -> ا, ى -> ي, ة -> ه, plus the Persian/Kurdish forms produced by
     Iraqi keyboards: ی ے -> ي, ک -> ك, ۀ ہ ە -> ه.  ؤ and ئ are left alone.
+    Being the last normalization step, it also re-composes (NFC) the rare
+    sequence that lowercasing leaves decomposed.
     """
 
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:

@@ -16,7 +16,7 @@ from ..records import Classification, Record
 __all__ = ["Hit", "IndexBusy", "Query", "SearchIndex", "SearchResult"]
 
 
-class IndexBusy(Exception):  # noqa: N818 - internal signal, never escapes the archive
+class IndexBusy(Exception):
     """Another process holds the index's write lock; the caller can catch up later."""
 
 

@@ -232,8 +232,7 @@ class WhooshIndex(SearchIndex):
                 for hit in results[start : start + q.page_size]
             ]
             counts = {
-                name: {k or "": len(v) for k, v in results.groups(name).items()}
-                for name in facets
+                name: {k or "": len(v) for k, v in results.groups(name).items()} for name in facets
             }
             return SearchResult(total=len(results), hits=hits, facets=counts)
 

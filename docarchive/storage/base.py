@@ -76,7 +76,10 @@ class BlobStorage(ABC):
         """Every stored key, in no particular order."""
 
     def put(self, data: bytes | BinaryIO) -> BlobInfo:
-        """Store bytes or a binary stream; returns its key. Storing the same bytes again is a no-op."""
+        """Store bytes or a binary stream; returns its key.
+
+        Storing the same bytes again is a no-op (``created`` is False).
+        """
         stream = io.BytesIO(data) if isinstance(data, bytes | bytearray | memoryview) else data
         return self._put_stream(stream)
 

@@ -33,7 +33,9 @@ class LocalStorage(BlobStorage):
     @classmethod
     def from_url(cls, url: str, **options: str) -> LocalStorage:
         if options:
-            raise ConfigurationError(f"file:// storage takes no options, got {sorted(options)[0]!r}")
+            raise ConfigurationError(
+                f"file:// storage takes no options, got {sorted(options)[0]!r}"
+            )
         parts = urlsplit(url)
         if parts.query:
             raise ConfigurationError(f"file:// storage takes no options: {url}")
@@ -85,7 +87,9 @@ class LocalStorage(BlobStorage):
         except FileNotFoundError:
             raise StorageError("blob is missing", url=self.url, key=sha256) from None
         except OSError as exc:
-            raise StorageError(f"cannot read blob: {exc.strerror}", url=self.url, key=sha256) from exc
+            raise StorageError(
+                f"cannot read blob: {exc.strerror}", url=self.url, key=sha256
+            ) from exc
 
     def stat(self, sha256: str) -> BlobInfo:
         try:

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli as cli
 
 
@@ -38,8 +37,9 @@ def test_init_issue_show_search_verify(root: Path, example_data: Path):
     assert out.startswith("ok: 2 records")
 
 
-def test_ingest_scan_batch_quarantines_bad_files_and_goes_on(root: Path, example_data: Path,
-                                                              tmp_path: Path):
+def test_ingest_scan_batch_quarantines_bad_files_and_goes_on(
+    root: Path, example_data: Path, tmp_path: Path
+):
     fake = tmp_path / "fake.pdf"
     fake.write_bytes(b"GIF89a not a pdf")
     empty = tmp_path / "empty.pdf"
@@ -50,8 +50,10 @@ def test_ingest_scan_batch_quarantines_bad_files_and_goes_on(root: Path, example
     result = json.loads(proc.stdout)
     assert [r["files"][0]["name"] for r in result["ingested"]] == ["monthly_report.pdf"]
     reasons = {Path(q["file"]).name: q["reason"] for q in result["quarantined"]}
-    assert reasons == {"fake.pdf": "not a PDF: its content is GIF image",
-                       "empty.pdf": "empty file (0 bytes)"}
+    assert reasons == {
+        "fake.pdf": "not a PDF: its content is GIF image",
+        "empty.pdf": "empty file (0 bytes)",
+    }
     assert "2 of 3 files quarantined" in proc.stderr
     again = json.loads(cli("ingest", "scan", str(good), "--json", root=root, check=True).stdout)
     assert again["ingested"] == [] and len(again["duplicates"]) == 1
@@ -73,12 +75,15 @@ def test_ingest_scan_batch_quarantines_bad_files_and_goes_on(root: Path, example
         (["void", "م.و/ت/9/2026", "--reason", "خطأ"], "no number م.و/ت/9/2026"),
     ],
 )
-def test_user_errors_exit_1_with_one_line(root: Path, example_data: Path, tmp_path: Path,
-                                          args: list[str], message: str):
+def test_user_errors_exit_1_with_one_line(
+    root: Path, example_data: Path, tmp_path: Path, args: list[str], message: str
+):
     fake = tmp_path / "fake.pdf"
     fake.write_bytes(b"<html>not a pdf</html>")
-    args = [str(example_data / "circular.json") if a == "DATA" else str(fake) if a == "FAKE"
-            else a for a in args]
+    args = [
+        str(example_data / "circular.json") if a == "DATA" else str(fake) if a == "FAKE" else a
+        for a in args
+    ]
     before = sorted(p.name for p in (root / "blobs").rglob("*") if p.is_file())
     proc = cli(*args, root=root)
     assert proc.returncode == 1
@@ -95,10 +100,23 @@ def test_usage_error_exits_2(root: Path):
 
 
 def test_user_is_recorded(root: Path, example_data: Path):
-    cli("issue", "circular", str(example_data / "circular.json"), root=root, user="clerk-7",
-        check=True)
-    cli("--user", "director", "issue", "circular", str(example_data / "circular.json"),
-        root=root, check=True)
+    cli(
+        "issue",
+        "circular",
+        str(example_data / "circular.json"),
+        root=root,
+        user="clerk-7",
+        check=True,
+    )
+    cli(
+        "--user",
+        "director",
+        "issue",
+        "circular",
+        str(example_data / "circular.json"),
+        root=root,
+        check=True,
+    )
     from docarchive import Archive
 
     with Archive.open(root) as archive:
@@ -106,8 +124,16 @@ def test_user_is_recorded(root: Path, example_data: Path):
 
 
 def test_verify_and_reindex_from_the_command_line(root: Path, example_data: Path):
-    record = json.loads(cli("issue", "circular", str(example_data / "circular.json"), "--json",
-                            root=root, check=True).stdout)
+    record = json.loads(
+        cli(
+            "issue",
+            "circular",
+            str(example_data / "circular.json"),
+            "--json",
+            root=root,
+            check=True,
+        ).stdout
+    )
     import shutil
 
     shutil.rmtree(root / "index")
@@ -129,8 +155,15 @@ def test_templates_list_and_render(root: Path, example_data: Path, tmp_path: Pat
     listed = json.loads(cli("templates", "list", "--json", root=root, check=True).stdout)
     assert "circular" in listed
     out = tmp_path / "draft.docx"
-    cli("render", "circular", str(example_data / "circular.json"), "-o", str(out), root=root,
-        check=True)
+    cli(
+        "render",
+        "circular",
+        str(example_data / "circular.json"),
+        "-o",
+        str(out),
+        root=root,
+        check=True,
+    )
     from docarchive.templates import docx_text
 
     assert "اعتماد الأرشفة الإلكترونية" in docx_text(out.read_bytes())

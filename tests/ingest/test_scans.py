@@ -38,14 +38,18 @@ def test_a_pdf_without_text_is_archived_without_text(tmp_path: Path):
         ("empty.pdf", b"", "empty file (0 bytes)"),
         ("gif.pdf", b"GIF89a this is not a pdf", "not a PDF: its content is GIF image"),
         ("page.pdf", b"<html><body>hello</body></html>", "not a PDF: its content is unrecognised"),
-        ("truncated.pdf", b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendo",
-         "broken PDF"),
+        (
+            "truncated.pdf",
+            b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendo",
+            "broken PDF",
+        ),
         ("notes.txt", b"just some text", "unsupported file type"),
         ("scan.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "PNG image: image scans are not supported"),
     ],
 )
-def test_bad_inputs_are_refused_with_the_reason(tmp_path: Path, name: str, content: bytes,
-                                                reason: str):
+def test_bad_inputs_are_refused_with_the_reason(
+    tmp_path: Path, name: str, content: bytes, reason: str
+):
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(IngestError, match=re.escape(reason)) as info:
@@ -74,8 +78,9 @@ def test_limits_refuse_huge_inputs(make_pdf, tmp_path: Path):
     with pytest.raises(IngestError, match="pdf_pages is 30, over the limit of 20"):
         read_scan(many, Limits(pdf_pages=20))
     small = make_pdf("small.pdf", ["hello"])
-    with pytest.raises(IngestError, match="input_bytes is .* over the limit of 100 .*"
-                                          "DOCARCHIVE_LIMIT_INPUT_BYTES"):
+    with pytest.raises(
+        IngestError, match="input_bytes is .* over the limit of 100 .*DOCARCHIVE_LIMIT_INPUT_BYTES"
+    ):
         read_scan(small, Limits(input_bytes=100))
 
 

@@ -1,5 +1,5 @@
 # Arabic letters in strings are intended, not confusables:
-# ruff: noqa: RUF001, RUF002, RUF003
+# ruff: noqa: RUF001
 """Tests for docarchive.search.analysis: each filter alone, then the whole chain."""
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ def term(analyzer: Any, text: str) -> str:
         ("snake_case", ["snake", "case"]),
         ("٤٥٢ ۴۵۲", ["٤٥٢", "۴۵۲"]),
         ("قرآنٰ ۖ", ["قرآنٰ", "ۖ"]),
+        ("re\u0301sume\u0301 \u0301x", ["re\u0301sume\u0301", "x"]),  # decomposed accents
     ],
 )
 def test_tokenizer_keeps_marks_inside_tokens(text: str, expected: list[str]) -> None:
@@ -99,6 +100,7 @@ def test_tokenizer_offsets_point_into_original() -> None:
         ("ﭘ", ["پ"]),  # presentation forms A
         ("ＡＢＣ１２", ["ABC12"]),  # full width
         ("ﷲ", ["الله"]),
+        ("cafe\u0301", ["café"]),
         ("الوزارة", ["الوزارة"]),
     ],
 )
@@ -119,6 +121,21 @@ def test_unicode_normalize_filter_splits_expanded_ligature_keeping_offsets() -> 
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("½", ["1", "2"]), ("⅐", ["1", "7"]), ("ﹰ", ["ً"])],
+)
+def test_unicode_normalize_filter_resplits_on_introduced_non_word_chars(
+    text: str, expected: list[str]
+) -> None:
+    assert terms(arabic_tokenizer() | UnicodeNormalizeFilter(), text) == expected
+
+
+def test_unicode_normalize_filter_does_not_split_untokenized_value() -> None:
+    chain = arabic_tokenizer() | UnicodeNormalizeFilter()
+    assert terms(chain, "ﻻ ﷺ", tokenize=False) == ["لا صلى الله عليه وسلم"]
+
+
 def test_unicode_normalize_filter_other_form() -> None:
     assert terms(arabic_tokenizer() | UnicodeNormalizeFilter("NFC"), "ﻻ") == ["ﻻ"]
 
@@ -136,6 +153,7 @@ def test_unicode_normalize_filter_other_form() -> None:
         ("ذلكۖ", ["ذلك"]),  # Quranic annotation
         ("ﷺ", ["ﷺ"]),  # no NFKC in this chain: not a mark
         ("plain", ["plain"]),
+        ("\u0670\u0300b", ["b"]),  # a Latin accent left at the start is dropped
     ],
 )
 def test_strip_marks_filter(text: str, expected: list[str]) -> None:
@@ -189,7 +207,9 @@ def test_arabic_normalize_filter(text: str, expected: str) -> None:
 STOP_CHAIN = arabic_tokenizer() | LowercaseFilter() | ArabicNormalizeFilter() | ArabicStopFilter()
 
 
-@pytest.mark.parametrize("word", ["في", "من", "على", "إلى", "الى", "أن", "ان", "إن", "هذه", "The", "and"])
+@pytest.mark.parametrize(
+    "word", ["في", "من", "على", "إلى", "الى", "أن", "ان", "إن", "هذه", "The", "and"]
+)
 def test_stop_filter_drops_stop_words(word: str) -> None:
     assert terms(STOP_CHAIN, word) == []
 
@@ -360,6 +380,7 @@ def test_exact_analyzer_normalizes_without_stems_or_stops() -> None:
         ("ﺍﻟﻮﺯﺍﺭﺓ ٤٥٢/۴۵۲", "الوزاره 452/452"),
         ("آمر مستشفى The", "امر مستشفي the"),
         ("", ""),
+        ("T\u0308", "\u1e97"),  # lowercasing T + diaeresis needs recomposition
     ],
 )
 def test_normalize_text(text: str, expected: str) -> None:

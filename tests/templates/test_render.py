@@ -18,8 +18,14 @@ W_RTL = qn("w:rtl")
 
 
 def _render(data: dict[str, Any], **extra: Any) -> bytes:
-    context = {"ministry": "وزارة التخطيط", "office": "مكتب الوزير", "number": "م.و/ت/7/2026",
-               "date": "2026/11/22", **data, **extra}
+    context = {
+        "ministry": "وزارة التخطيط",
+        "office": "مكتب الوزير",
+        "number": "م.و/ت/7/2026",
+        "date": "2026/11/22",
+        **data,
+        **extra,
+    }
     return render_docx(builtin_templates()["circular"], context, Limits())
 
 

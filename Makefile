@@ -1,0 +1,41 @@
+# The README's commands. `make demo` and `make test` do all the set-up on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO   ?= demo-archive
+EXTRAS ?= dev,pdf
+
+.PHONY: install demo test lint bench clean
+
+# A virtual environment with docarchive (editable) and what the tests need.
+$(VENV)/.installed: pyproject.toml
+	sh scripts/system-deps.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	rm -rf $(DEMO)
+	$(BIN)/docarchive init $(DEMO)
+	$(BIN)/docarchive --root $(DEMO) issue circular examples/data/circular.json
+	$(BIN)/docarchive --root $(DEMO) ingest scan examples/data/scans
+	$(BIN)/docarchive --root $(DEMO) search "الأرشفة"
+	$(BIN)/docarchive --root $(DEMO) search "الوزاره"
+	$(BIN)/docarchive --root $(DEMO) search expenditure
+	$(BIN)/docarchive --root $(DEMO) verify
+
+test: install lint
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check docarchive tests examples bench tools
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python bench/bench_search.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,416 @@
+# Arabic letters in strings are intended, not confusables:
+"""The conformance suite for catalog backends (:class:`~docarchive.catalog.Catalog`).
+
+Subclass :class:`CatalogConformance`, name the subclass ``Test...`` and define
+:meth:`~CatalogConformance.make_catalog`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ..catalog.base import GENESIS, Catalog
+from ..errors import NotFoundError, NumberingError
+from ..records import Classification, FileRef, Record
+
+__all__ = ["CatalogConformance", "numbered_record", "plain_record"]
+
+OFFICE = "م.و"
+SERIES = "circular"
+YEAR = "2026"
+
+
+class _Boom(Exception):
+    """Raised inside a transaction to make it roll back."""
+
+
+def plain_record(record_id: str, *, blob: bytes = b"", role: str = "original") -> Record:
+    """An unnumbered record (a scan), with one file when ``blob`` is given."""
+    files = []
+    if blob:
+        files.append(
+            FileRef(
+                role, hashlib.sha256(blob).hexdigest(), len(blob), "application/pdf", "scan.pdf"
+            )
+        )
+    return Record(
+        id=record_id,
+        kind="scan",
+        subject="كتاب وارد من وزارة المالية",
+        text="نص الكتاب: يرجى التفضل بالاطلاع. Please review.",
+        sender="وزارة المالية",
+        recipients=["مكتب الوزير"],
+        office=OFFICE,
+        dates={"received": "2026-03-01T09:30:00+03:00"},
+        classification=Classification.CONFIDENTIAL,
+        files=files,
+        source="scan",
+        meta={"pages": 2, "ocr": True, "tags": ["مالية", "budget"]},
+    )
+
+
+def numbered_record(
+    record_id: str,
+    seq: int,
+    *,
+    series: str = SERIES,
+    office_code: str = OFFICE,
+    period: str = YEAR,
+    number: str | None = None,
+) -> Record:
+    """An issued record carrying number ``seq`` of a series."""
+    return Record(
+        id=record_id,
+        kind=series,
+        subject=f"تعميم بشأن الدوام الرسمي {seq}",
+        number=number or f"{office_code}/ت/{seq}/{period or 'x'}/{series}",
+        series=series,
+        office=office_code,
+        dates={"issued": f"{period or YEAR}-01-15T10:00:00+03:00"},
+        classification=Classification.INTERNAL,
+        source="issued",
+        meta={"seq": seq, "office_code": office_code, "period": period},
+    )
+
+
+class CatalogConformance:
+    """Tests every :class:`Catalog` backend must pass."""
+
+    # -- hooks the subclass provides ------------------------------------------------------
+
+    def make_catalog(self, location: Path) -> Catalog:
+        """A catalog for one test; called again with the same folder, it reopens the same one."""
+        raise NotImplementedError(f"{type(self).__name__} must define make_catalog(location)")
+
+    @pytest.fixture
+    def location(self, tmp_path: Path) -> Path:
+        folder = tmp_path / "catalog"
+        folder.mkdir()
+        return folder
+
+    @pytest.fixture
+    def catalog(self, location: Path) -> Iterator[Catalog]:
+        cat = self.make_catalog(location)
+        try:
+            yield cat
+        finally:
+            cat.close()
+
+    # -- helpers --------------------------------------------------------------------------
+
+    @staticmethod
+    def issue(catalog: Catalog, record_id: str, **where: str) -> Record:
+        """Take the next number and add its record in one transaction, as Archive.issue does."""
+        series = where.get("series", SERIES)
+        office_code = where.get("office_code", OFFICE)
+        period = where.get("period", YEAR)
+        with catalog.transaction("issuer") as tx:
+            seq = tx.next_number(series, office_code, period)
+            record = numbered_record(
+                record_id, seq, series=series, office_code=office_code, period=period
+            )
+            tx.add_record(record)
+        return record
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def test_new_catalog_has_a_schema_version(self, catalog: Catalog) -> None:
+        assert catalog.schema_version() >= 1
+        assert catalog.last_change() == 0
+        assert list(catalog.records()) == []
+        assert list(catalog.audit_events()) == []
+
+    def test_reopen_keeps_data_and_schema(self, catalog: Catalog, location: Path) -> None:
+        record = self.issue(catalog, "rec-1")
+        version = catalog.schema_version()
+        again = self.make_catalog(location)
+        try:
+            assert again.schema_version() == version
+            assert again.get("rec-1") == record
+            assert again.last_change() == catalog.last_change()
+            with again.transaction("other") as tx:
+                assert tx.next_number(SERIES, OFFICE, YEAR) == 2
+        finally:
+            again.close()
+
+    # -- transactions ---------------------------------------------------------------------
+
+    def test_commit_makes_changes_visible(self, catalog: Catalog) -> None:
+        with catalog.transaction("clerk") as tx:
+            tx.add_record(plain_record("scan-1"))
+        assert catalog.get("scan-1") == plain_record("scan-1")
+        assert catalog.last_change() == 1
+
+    def test_exception_rolls_back_everything(self, catalog: Catalog) -> None:
+        self.issue(catalog, "kept")
+        before = (catalog.last_change(), list(catalog.audit_events()))
+        with pytest.raises(_Boom), catalog.transaction("clerk") as tx:
+            seq = tx.next_number(SERIES, OFFICE, YEAR)
+            tx.add_record(numbered_record("lost", seq))
+            tx.add_record(plain_record("lost-scan"))
+            tx.audit("note", None, {"why": "about to fail"})
+            raise _Boom
+        assert catalog.get("lost") is None
+        assert catalog.get("lost-scan") is None
+        assert catalog.find_number(numbered_record("lost", 2).number or "") is None
+        assert [e.seq for e in catalog.register(SERIES)] == [1]
+        assert (catalog.last_change(), list(catalog.audit_events())) == before
+        with catalog.transaction("clerk") as tx:
+            assert tx.next_number(SERIES, OFFICE, YEAR) == 2, "the rolled-back number was consumed"
+
+    def test_catalog_is_usable_after_a_rollback(self, catalog: Catalog) -> None:
+        with pytest.raises(_Boom), catalog.transaction("clerk"):
+            raise _Boom
+        record = self.issue(catalog, "after")
+        assert record.meta["seq"] == 1
+        assert catalog.get("after") == record
+
+    # -- numbering ------------------------------------------------------------------------
+
+    def test_next_number_is_consecutive(self, catalog: Catalog) -> None:
+        taken = []
+        for _ in range(3):
+            with catalog.transaction("clerk") as tx:
+                taken.append(tx.next_number(SERIES, OFFICE, YEAR))
+        with catalog.transaction("clerk") as tx:
+            taken += [tx.next_number(SERIES, OFFICE, YEAR) for _ in range(3)]
+        assert taken == [1, 2, 3, 4, 5, 6]
+
+    def test_sequences_are_independent(self, catalog: Catalog) -> None:
+        with catalog.transaction("clerk") as tx:
+            assert [tx.next_number(SERIES, OFFICE, YEAR) for _ in range(3)] == [1, 2, 3]
+            assert tx.next_number("decision", OFFICE, YEAR) == 1
+            assert tx.next_number(SERIES, OFFICE, "2027") == 1
+            assert tx.next_number(SERIES, "م.ع", YEAR) == 1
+            assert tx.next_number(SERIES, OFFICE, "") == 1
+            assert tx.next_number(SERIES, OFFICE, YEAR) == 4
+            assert tx.next_number("decision", OFFICE, YEAR) == 2
+
+    def test_voided_number_is_never_handed_out_again(self, catalog: Catalog) -> None:
+        record = self.issue(catalog, "rec-1")
+        with catalog.transaction("head") as tx:
+            tx.void_number(record.number or "", "issued in error")
+        assert self.issue(catalog, "rec-2").meta["seq"] == 2
+
+    # -- records --------------------------------------------------------------------------
+
+    def test_add_and_get(self, catalog: Catalog) -> None:
+        scan = plain_record("scan-1", blob=b"%PDF scan")
+        issued = numbered_record("circ-1", 1)
+        with catalog.transaction("clerk") as tx:
+            tx.add_record(scan)
+            tx.add_record(issued)
+        assert catalog.get("scan-1") == scan
+        assert catalog.get("circ-1") == issued
+        assert catalog.get("no-such-id") is None
+        assert catalog.get_many(["circ-1", "no-such-id", "scan-1"]) == {
+            "scan-1": scan,
+            "circ-1": issued,
+        }
+        assert catalog.get_many([]) == {}
+        assert sorted(r.id for r in catalog.records()) == ["circ-1", "scan-1"]
+
+    def test_get_many_with_many_ids(self, catalog: Catalog) -> None:
+        with catalog.transaction("clerk") as tx:
+            for i in range(1200):
+                tx.add_record(Record(id=f"r{i:05d}", kind="scan"))
+        wanted = [f"r{i:05d}" for i in range(1200)] + ["missing"]
+        found = catalog.get_many(wanted)
+        assert sorted(found) == wanted[:-1]
+        assert found["r00777"].id == "r00777"
+
+    def test_find_by_blob(self, catalog: Catalog) -> None:
+        blob = b"%PDF the scanned letter"
+        sha = hashlib.sha256(blob).hexdigest()
+        with catalog.transaction("clerk") as tx:
+            tx.add_record(plain_record("scan-1", blob=blob))
+            tx.add_record(plain_record("pdf-of-other", blob=b"other", role="pdf"))
+        found = catalog.find_by_blob(sha)
+        assert found is not None and found.id == "scan-1"
+        assert catalog.find_by_blob(sha, role="pdf") is None
+        other = hashlib.sha256(b"other").hexdigest()
+        assert catalog.find_by_blob(other) is None
+        found_pdf = catalog.find_by_blob(other, role="pdf")
+        assert found_pdf is not None and found_pdf.id == "pdf-of-other"
+        assert catalog.find_by_blob("0" * 64) is None
+
+    def test_find_number(self, catalog: Catalog) -> None:
+        record = self.issue(catalog, "circ-1")
+        assert record.number is not None
+        entry = catalog.find_number(record.number)
+        assert entry is not None
+        assert (entry.series, entry.office_code, entry.period, entry.seq) == (
+            SERIES,
+            OFFICE,
+            YEAR,
+            1,
+        )
+        assert (entry.number, entry.record_id, entry.status) == (record.number, "circ-1", "issued")
+        assert entry.actor == "issuer"
+        assert entry.reason == ""
+        assert catalog.find_number("no/such/number") is None
+
+    def test_duplicate_number_is_refused(self, catalog: Catalog) -> None:
+        first = self.issue(catalog, "circ-1")
+        with pytest.raises(NumberingError, match="already in the register"):
+            with catalog.transaction("clerk") as tx:
+                tx.add_record(numbered_record("circ-2", 2, number=first.number))
+        assert catalog.get("circ-2") is None
+        assert [e.record_id for e in catalog.register(SERIES)] == ["circ-1"]
+
+    def test_duplicate_seq_is_refused(self, catalog: Catalog) -> None:
+        self.issue(catalog, "circ-1")
+        with pytest.raises(NumberingError), catalog.transaction("clerk") as tx:
+            tx.add_record(numbered_record("circ-2", 1, number="another/printed/form"))
+        assert catalog.get("circ-2") is None
+
+    def test_number_without_series_or_seq_is_refused(self, catalog: Catalog) -> None:
+        record = numbered_record("circ-1", 1)
+        record.meta.pop("seq")
+        with pytest.raises(NumberingError, match="circ-1"), catalog.transaction("clerk") as tx:
+            tx.add_record(record)
+        assert catalog.get("circ-1") is None
+
+    # -- voiding --------------------------------------------------------------------------
+
+    def test_void_number(self, catalog: Catalog) -> None:
+        record = self.issue(catalog, "circ-1")
+        number = record.number or ""
+        changes = catalog.last_change()
+        with catalog.transaction("head-of-office") as tx:
+            entry = tx.void_number(number, "issued in error")
+        assert (entry.number, entry.status, entry.reason) == (number, "void", "issued in error")
+        assert entry.actor == "head-of-office"
+        assert entry.record_id == "circ-1"
+        found = catalog.find_number(number)
+        assert found is not None
+        assert (found.status, found.reason, found.actor) == (
+            "void",
+            "issued in error",
+            "head-of-office",
+        )
+        assert catalog.get("circ-1") == record, "voiding keeps the record"
+        assert catalog.last_change() == changes + 1
+        last = list(catalog.audit_events())[-1]
+        assert (last.record_id, last.actor) == ("circ-1", "head-of-office")
+
+    def test_void_twice_is_refused(self, catalog: Catalog) -> None:
+        number = self.issue(catalog, "circ-1").number or ""
+        with catalog.transaction("head") as tx:
+            tx.void_number(number, "issued in error")
+        changes = catalog.last_change()
+        with pytest.raises(NumberingError, match="already void"), catalog.transaction("h") as tx:
+            tx.void_number(number, "again")
+        found = catalog.find_number(number)
+        assert found is not None and found.reason == "issued in error"
+        assert catalog.last_change() == changes
+
+    def test_void_unknown_number(self, catalog: Catalog) -> None:
+        with pytest.raises(NotFoundError, match="no/such/1"), catalog.transaction("h") as tx:
+            tx.void_number("no/such/1", "typo")
+        assert catalog.last_change() == 0
+
+    # -- register -------------------------------------------------------------------------
+
+    def test_register_order_and_filter(self, catalog: Catalog) -> None:
+        self.issue(catalog, "b-2026-1", office_code="B")
+        self.issue(catalog, "a-2026-1", office_code="A", period="2026")
+        self.issue(catalog, "a-2025-1", office_code="A", period="2025")
+        self.issue(catalog, "a-2026-2", office_code="A", period="2026")
+        self.issue(catalog, "decision", series="decision", office_code="A")
+        entries = catalog.register(SERIES)
+        assert [(e.office_code, e.period, e.seq, e.record_id) for e in entries] == [
+            ("A", "2025", 1, "a-2025-1"),
+            ("A", "2026", 1, "a-2026-1"),
+            ("A", "2026", 2, "a-2026-2"),
+            ("B", "2026", 1, "b-2026-1"),
+        ]
+        assert [e.record_id for e in catalog.register(SERIES, "2025")] == ["a-2025-1"]
+        assert [e.record_id for e in catalog.register("decision")] == ["decision"]
+        assert catalog.register("letter") == []
+        assert catalog.register(SERIES, "1999") == []
+
+    def test_register_keeps_voided_numbers(self, catalog: Catalog) -> None:
+        numbers = [self.issue(catalog, f"circ-{i}").number or "" for i in range(1, 4)]
+        with catalog.transaction("head") as tx:
+            tx.void_number(numbers[1], "duplicate letter")
+        entries = catalog.register(SERIES)
+        assert [(e.seq, e.status) for e in entries] == [(1, "issued"), (2, "void"), (3, "issued")]
+        assert entries[1].reason == "duplicate letter"
+
+    # -- audit chain ----------------------------------------------------------------------
+
+    def test_audit_chain(self, catalog: Catalog) -> None:
+        first = self.issue(catalog, "circ-1")
+        scan = plain_record("scan-1", blob=b"scan")
+        with catalog.transaction("clerk") as tx:
+            tx.add_record(scan)
+        with catalog.transaction("head") as tx:
+            tx.void_number(first.number or "", "wrong addressee")
+        with catalog.transaction("auditor") as tx:
+            event = tx.audit("export", None, {"bag": "bag-1", "ids": ["circ-1"], "n": 1})
+        events = list(catalog.audit_events())
+        assert [e.seq for e in events] == [1, 2, 3, 4]
+        assert events[0].prev_hash == GENESIS
+        for before, after in zip(events, events[1:], strict=False):
+            assert after.prev_hash == before.hash, f"event {after.seq} does not link"
+        for e in events:
+            assert e.hash == e.expected_hash(), f"event {e.seq} hash does not match its fields"
+        assert [e.actor for e in events] == ["issuer", "clerk", "head", "auditor"]
+        assert [e.record_id for e in events] == ["circ-1", "scan-1", "circ-1", None]
+        assert events[0].action == "create"
+        assert events[-1] == event
+        assert events[-1].detail == {"bag": "bag-1", "ids": ["circ-1"], "n": 1}
+
+    def test_audit_event_hash_covers_its_fields(self, catalog: Catalog) -> None:
+        with catalog.transaction("clerk") as tx:
+            tx.audit("note", None, {"text": "ملاحظة"})
+        (event,) = catalog.audit_events()
+        assert event.hash == event.expected_hash()
+        assert replace(event, actor="someone else").expected_hash() != event.hash
+        assert replace(event, detail={"text": "changed"}).expected_hash() != event.hash
+
+    def test_add_record_action(self, catalog: Catalog) -> None:
+        with catalog.transaction("clerk") as tx:
+            tx.add_record(plain_record("v2"), action="correct")
+        (event,) = catalog.audit_events()
+        assert (event.action, event.record_id) == ("correct", "v2")
+
+    def test_record_digests_match_records(self, catalog: Catalog) -> None:
+        issued = self.issue(catalog, "circ-1")
+        scan = plain_record("scan-1", blob=b"bytes")
+        with catalog.transaction("clerk") as tx:
+            tx.add_record(scan)
+        with catalog.transaction("head") as tx:
+            tx.void_number(issued.number or "", "cancelled")
+        digests = catalog.record_digests()
+        assert digests == {"circ-1": issued.digest(), "scan-1": scan.digest()}
+        for record_id, digest in digests.items():
+            stored = catalog.get(record_id)
+            assert stored is not None and stored.digest() == digest
+
+    # -- change feed ----------------------------------------------------------------------
+
+    def test_changes_since_and_last_change(self, catalog: Catalog) -> None:
+        assert catalog.last_change() == 0
+        assert catalog.changes_since(0) == []
+        self.issue(catalog, "circ-1")
+        with catalog.transaction("clerk") as tx:
+            tx.add_record(plain_record("scan-1"))
+            tx.audit("note", None, {})
+        self.issue(catalog, "circ-2")
+        assert catalog.last_change() == 4
+        assert catalog.changes_since(0) == [
+            (1, "circ-1"),
+            (2, "scan-1"),
+            (3, None),
+            (4, "circ-2"),
+        ]
+        assert catalog.changes_since(2) == [(3, None), (4, "circ-2")]
+        assert catalog.changes_since(0, limit=2) == [(1, "circ-1"), (2, "scan-1")]
+        assert catalog.changes_since(catalog.last_change()) == []

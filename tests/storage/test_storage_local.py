@@ -1,0 +1,197 @@
+"""LocalStorage: the conformance suite, then what only a folder of files can show."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from docarchive.errors import ConfigurationError, StorageError
+from docarchive.storage import open_storage
+from docarchive.storage.base import BlobStorage
+from docarchive.storage.local import LocalStorage
+from docarchive.testing import StorageConformance
+
+
+class TestLocalStorage(StorageConformance):
+    def make_storage(self, location: Path) -> BlobStorage:
+        return LocalStorage(location)
+
+    def corrupt(self, storage: BlobStorage, key: str, data: bytes) -> None:
+        assert isinstance(storage, LocalStorage)
+        path = storage.path / key[:2] / key[2:4] / key
+        path.chmod(0o644)
+        path.write_bytes(data)
+        path.chmod(0o444)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalStorage:
+    return LocalStorage(tmp_path / "blobs")
+
+
+def blob_path(store: LocalStorage, key: str) -> Path:
+    return store.path / key[:2] / key[2:4] / key
+
+
+def test_layout_is_ab_cd_sha(store: LocalStorage) -> None:
+    key = store.put(b"layout").sha256
+    assert key == hashlib.sha256(b"layout").hexdigest()
+    assert blob_path(store, key).read_bytes() == b"layout"
+    blobs = [p for p in store.path.rglob("*") if p.is_file()]
+    assert blobs == [store.path / key[:2] / key[2:4] / key]
+
+
+def test_blob_file_is_read_only(store: LocalStorage) -> None:
+    key = store.put(b"read only").sha256
+    assert stat.S_IMODE(blob_path(store, key).stat().st_mode) == 0o444
+
+
+def test_same_bytes_again_leaves_the_file_alone(store: LocalStorage) -> None:
+    key = store.put(b"once").sha256
+    before = blob_path(store, key).stat()
+    assert store.put(io.BytesIO(b"once")).created is False
+    after = blob_path(store, key).stat()
+    assert (after.st_ino, after.st_mtime_ns, after.st_nlink) == (
+        before.st_ino,
+        before.st_mtime_ns,
+        before.st_nlink,
+    )
+
+
+def test_no_temp_files_left_after_put(store: LocalStorage) -> None:
+    store.put(b"new")
+    store.put(b"new")
+    store.put(io.BytesIO(b"x" * 3_000_000))
+    assert list((store.path / "tmp").iterdir()) == []
+
+
+class _FailingStream(io.RawIOBase):
+    """Gives some bytes, then fails as a broken network share would."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        self.calls += 1
+        if self.calls > 2:
+            raise OSError(5, "Input/output error")
+        buffer[:10] = b"0123456789"
+        return 10
+
+
+def test_failed_put_leaves_nothing_behind(store: LocalStorage) -> None:
+    with pytest.raises(StorageError, match="cannot write blob: Input/output error"):
+        store.put(io.BufferedReader(_FailingStream(), buffer_size=10))
+    assert list((store.path / "tmp").iterdir()) == []
+    assert list(store.keys()) == []
+
+
+def test_put_into_a_path_under_a_file_is_a_storage_error(tmp_path: Path) -> None:
+    (tmp_path / "plain-file").write_text("not a folder")
+    store = LocalStorage(tmp_path / "plain-file" / "blobs")
+    with pytest.raises(StorageError, match=re.escape(store.url)) as excinfo:
+        store.put(b"data")
+    assert "cannot write blob" in str(excinfo.value)
+    assert excinfo.value.url == store.url
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write into read-only folders")
+def test_put_into_an_unwritable_folder_is_a_storage_error(tmp_path: Path) -> None:
+    folder = tmp_path / "blobs"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        store = LocalStorage(folder)
+        with pytest.raises(StorageError, match=r"cannot write blob: Permission denied") as info:
+            store.put(b"data")
+        assert store.url in str(info.value)
+    finally:
+        folder.chmod(0o755)
+
+
+def test_bad_key_does_not_touch_the_folder(tmp_path: Path) -> None:
+    store = LocalStorage(tmp_path / "absent")
+    for call in (store.get, store.open, store.stat, store.verify):
+        with pytest.raises(StorageError, match="not a SHA-256 blob key"):
+            call("../../etc/passwd")
+    assert not (tmp_path / "absent").exists()
+
+
+def test_key_cannot_reach_a_file_outside_the_store(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"outside")
+    store = LocalStorage(tmp_path / "blobs")
+    store.put(b"inside")
+    with pytest.raises(StorageError, match="not a SHA-256 blob key"):
+        store.get("../../../secret")
+
+
+def test_keys_skips_temp_folder_and_stray_files(store: LocalStorage) -> None:
+    key = store.put(b"one").sha256
+    (store.path / "tmp" / "put-leftover").write_bytes(b"half written")
+    (store.path / "README").write_text("stray")
+    assert list(store.keys()) == [key]
+
+
+def test_keys_of_a_missing_folder_is_empty(tmp_path: Path) -> None:
+    assert list(LocalStorage(tmp_path / "nothing-here").keys()) == []
+
+
+def test_concurrent_puts_create_exactly_once(store: LocalStorage) -> None:
+    data = os.urandom(1_000_000)
+    results = []
+    barrier = threading.Barrier(8)
+
+    def put() -> None:
+        barrier.wait()
+        results.append(store.put(data))
+
+    threads = [threading.Thread(target=put) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.created for r in results) == [False] * 7 + [True]
+    assert store.verify(results[0].sha256)
+    assert list((store.path / "tmp").iterdir()) == []
+
+
+# -- URLs -------------------------------------------------------------------------------
+
+
+def test_from_url(tmp_path: Path) -> None:
+    store = LocalStorage.from_url((tmp_path / "blobs").as_uri())
+    assert store.path == tmp_path / "blobs"
+    assert LocalStorage.from_url("file://localhost/srv/blobs").path == Path("/srv/blobs")
+
+
+def test_url_round_trips_odd_folder_names(tmp_path: Path) -> None:
+    folder = tmp_path / "أرشيف 2026 #1 %41"
+    store = LocalStorage(folder)
+    assert LocalStorage.from_url(store.url).path == folder
+    assert isinstance(open_storage(store.url), LocalStorage)
+
+
+def test_from_url_rejects_query_options(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="file:// storage takes no options"):
+        LocalStorage.from_url(f"{(tmp_path / 'blobs').as_uri()}?mode=fast")
+
+
+def test_from_url_rejects_keyword_options(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="takes no options, got 'mode'"):
+        LocalStorage.from_url((tmp_path / "blobs").as_uri(), mode="fast")
+
+
+def test_from_url_rejects_remote_hosts() -> None:
+    with pytest.raises(ConfigurationError, match="must be local, not on 'fileserver'"):
+        LocalStorage.from_url("file://fileserver/share/blobs")
