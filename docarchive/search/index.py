@@ -214,19 +214,19 @@ class WhooshIndex(SearchIndex):
         if parsed is query.NullQuery:
             return SearchResult(0, [], {})
         facets = {name: sorting.FieldFacet(name) for name in ("kind", "year", "office")}
+        start = (q.page - 1) * q.page_size
         with self._index().searcher() as searcher:
             try:
                 results = searcher.search(
                     parsed,
                     filter=self._filter(q),
-                    limit=None,
+                    limit=start + q.page_size,
                     groupedby=facets,
                     sortedby="date" if q.sort == "newest" else None,
                     reverse=q.sort == "newest",
                 )
             except (ValueError, TypeError) as exc:
                 raise SearchError(f"cannot run the query {q.text!r}: {exc}") from exc
-            start = (q.page - 1) * q.page_size
             hits = [
                 Hit(id=hit["id"], score=float(hit.score or 0.0))
                 for hit in results[start : start + q.page_size]
