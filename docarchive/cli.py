@@ -59,11 +59,13 @@ def archive_options(func: F) -> F:
 
     functools.update_wrapper(wrapper, func)  # keeps the command's own options and help
     wrapper = click.option(
-        "--user", "actor",
+        "--user",
+        "actor",
         help="Who is acting, for the audit trail [env DOCARCHIVE_USER; default: OS user].",
     )(wrapper)
     wrapper = click.option(
-        "--root", type=click.Path(path_type=Path),
+        "--root",
+        type=click.Path(path_type=Path),
         help="Archive folder [env DOCARCHIVE_ROOT; default ./archive].",
     )(wrapper)
     return wrapper  # type: ignore[return-value]

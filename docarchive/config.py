@@ -41,6 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import tomli_w
 
@@ -152,11 +153,17 @@ class Settings:
                     "DOCARCHIVE_CATALOG",
                     backends,
                     "catalog",
-                    f"sqlite:///{base / 'catalog.sqlite'}",
+                    f"sqlite://{quote(str(base / 'catalog.sqlite'))}",
                 )
             ),
             index_url=str(
-                pick("index", "DOCARCHIVE_INDEX", backends, "index", f"whoosh:///{base / 'index'}")
+                pick(
+                    "index",
+                    "DOCARCHIVE_INDEX",
+                    backends,
+                    "index",
+                    f"whoosh://{quote(str(base / 'index'))}",
+                )
             ),
             office_name=str(office.get("name", cls.office_name)),
             office_code=str(office.get("code", cls.office_code)),

@@ -64,8 +64,16 @@ class SeriesConfig:
             raise ConfigurationError(f"series {self.name}: digits must be 'ascii' or 'arabic'")
         if self.reset not in ("yearly", "never"):
             raise ConfigurationError(f"series {self.name}: reset must be 'yearly' or 'never'")
+        if isinstance(self.padding, bool) or not isinstance(self.padding, int):
+            raise ConfigurationError(f"series {self.name}: padding must be a whole number")
         if not 0 <= self.padding <= 12:
             raise ConfigurationError(f"series {self.name}: padding must be 0..12")
+        try:  # conversions and format specs ({seq!x}, {seq:d}) must render too
+            self.format_number(1, year=2026, office_code="X")
+        except (ValueError, KeyError, IndexError, AttributeError) as exc:
+            raise ConfigurationError(
+                f"series {self.name}: format {self.format!r} cannot render: {exc}"
+            ) from None
 
     @classmethod
     def from_settings(cls, name: str, table: Mapping[str, object]) -> SeriesConfig:
@@ -78,7 +86,7 @@ class SeriesConfig:
             )
         base = DEFAULT_SERIES.get(name, cls(name=name, kind_code=name[:1].upper()))
         padding = table.get("padding", base.padding)
-        if not isinstance(padding, int):
+        if isinstance(padding, bool) or not isinstance(padding, int):
             raise ConfigurationError(f"series {name}: padding must be a whole number")
         return cls(
             name=name,

@@ -64,7 +64,9 @@ class Registry:
             )
         if isinstance(target, type):
             return target
-        module_name, _, attr = target.partition(":")
+        module_name, sep, attr = target.partition(":")
+        if not sep or not attr:
+            raise ConfigurationError(f"{self.kind} target {target!r} must be 'module:Class'")
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
@@ -74,7 +76,9 @@ class Registry:
                 f"the {self.kind} backend {scheme}:// needs a package that is missing "
                 f"({exc.name}){hint}"
             ) from exc
-        cls = getattr(module, attr)
+        cls = getattr(module, attr, None)
+        if cls is None:
+            raise ConfigurationError(f"{self.kind} backend {target!r}: {module_name} has no {attr}")
         if not isinstance(cls, type):
             raise ConfigurationError(f"{target} is not a class")
         self._targets[scheme] = cls

@@ -18,9 +18,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
-from ..errors import ConfigurationError, DocArchiveError, NotFoundError, NumberingError
+from ..errors import (
+    ConfigurationError,
+    DocArchiveError,
+    IntegrityError,
+    NotFoundError,
+    NumberingError,
+)
 from ..records import Record
 from .base import GENESIS, AuditEvent, Catalog, NumberEntry, Transaction, event_hash
 
@@ -93,8 +99,8 @@ class SQLiteCatalog(Catalog):
     """Records, numbers and the audit chain in one SQLite file."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.url = f"sqlite:///{self.path}"
+        self.path = Path(path).absolute()
+        self.url = f"sqlite://{quote(str(self.path))}"
         self._local = threading.local()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,10 +110,18 @@ class SQLiteCatalog(Catalog):
 
     @classmethod
     def from_url(cls, url: str) -> SQLiteCatalog:
+        """``sqlite:///abs/path`` (or SQLAlchemy's ``sqlite:////abs/path``), percent-quoted;
+        ``sqlite:relative/path`` for a path relative to the working folder."""
         parts = urlsplit(url)
         if parts.query:
             raise ConfigurationError(f"sqlite:// catalog takes no options: {url}")
+        if parts.netloc:
+            raise ConfigurationError(
+                f"sqlite:// catalog must be a local file, not {parts.netloc!r}"
+            )
         path = unquote(parts.path)
+        if path.startswith("//"):
+            path = path[1:]
         if not path or path == "/":
             raise ConfigurationError(f"sqlite:// catalog needs a file path: {url}")
         return cls(path)
@@ -280,6 +294,10 @@ class _SQLiteTransaction(Transaction):
 
     def add_record(self, record: Record, *, action: str = "create") -> None:
         doc = record.canonical_json()
+        if self.db.execute("SELECT 1 FROM records WHERE id=?", (record.id,)).fetchone():
+            raise IntegrityError(
+                f"record {record.id} already exists; records are never overwritten"
+            )
         self.db.execute(
             "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (

@@ -17,7 +17,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from whoosh import fields, highlight, index, query, sorting
 from whoosh.index import LockError
@@ -82,8 +82,8 @@ class WhooshIndex(SearchIndex):
     """A whoosh index in one folder."""
 
     def __init__(self, path: str | os.PathLike[str], *, text_limit: int = 2_000_000) -> None:
-        self.path = Path(path)
-        self.url = f"whoosh://{self.path}"
+        self.path = Path(path).absolute()
+        self.url = f"whoosh://{quote(str(self.path))}"
         self.text_limit = text_limit
         self._ix: Any = None
 

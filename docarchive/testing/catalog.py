@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -257,9 +258,11 @@ class CatalogConformance:
 
     def test_duplicate_number_is_refused(self, catalog: Catalog) -> None:
         first = self.issue(catalog, "circ-1")
-        with pytest.raises(NumberingError, match="already in the register"):
-            with catalog.transaction("clerk") as tx:
-                tx.add_record(numbered_record("circ-2", 2, number=first.number))
+        with (
+            pytest.raises(NumberingError, match="already in the register"),
+            catalog.transaction("clerk") as tx,
+        ):
+            tx.add_record(numbered_record("circ-2", 2, number=first.number))
         assert catalog.get("circ-2") is None
         assert [e.record_id for e in catalog.register(SERIES)] == ["circ-1"]
 
@@ -357,7 +360,7 @@ class CatalogConformance:
         events = list(catalog.audit_events())
         assert [e.seq for e in events] == [1, 2, 3, 4]
         assert events[0].prev_hash == GENESIS
-        for before, after in zip(events, events[1:], strict=False):
+        for before, after in pairwise(events):
             assert after.prev_hash == before.hash, f"event {after.seq} does not link"
         for e in events:
             assert e.hash == e.expected_hash(), f"event {e.seq} hash does not match its fields"

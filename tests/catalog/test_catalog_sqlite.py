@@ -1,9 +1,8 @@
-# Arabic letters in strings are intended, not confusables:
-# ruff: noqa: RUF001, RUF002, RUF003
 """SQLiteCatalog: the conformance suite, then schema checks and real concurrent processes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import subprocess
@@ -85,12 +84,6 @@ def test_from_url_rejects_options(tmp_path: Path) -> None:
         SQLiteCatalog.from_url(f"sqlite:///{tmp_path / 'c.sqlite'}?timeout=5")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=sqlite3.IntegrityError,
-    reason="BUG catalog/sqlite.py add_record(): a duplicate record id raises "
-    "sqlite3.IntegrityError instead of a DocArchiveError",
-)
 def test_duplicate_record_id_is_a_docarchive_error(tmp_path: Path) -> None:
     catalog = SQLiteCatalog(tmp_path / "catalog.sqlite")
     try:
@@ -132,28 +125,37 @@ print(json.dumps(taken))
 
 
 def run_workers(path: Path, go: Path, processes: int, each: int) -> list[list[int]]:
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(path), str(go), str(each), f"worker-{i}"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(processes)
-    ]
-    # Start together: once every process has imported docarchive and opened the catalog.
-    deadline = time.monotonic() + 120
-    while not all(Path(f"{go}.worker-{i}.ready").exists() for i in range(processes)):
-        assert all(p.poll() is None for p in procs), "a worker died before starting"
-        assert time.monotonic() < deadline, "workers did not start"
-        time.sleep(0.01)
-    go.touch()
-    results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=180)
-        assert proc.returncode == 0, err
-        results.append(json.loads(out))
-    return results
+    """Run WORKER in ``processes`` processes at once; the numbers each one took."""
+    with contextlib.ExitStack() as stack:
+        procs = [
+            stack.enter_context(
+                subprocess.Popen(
+                    [sys.executable, "-c", WORKER, str(path), str(go), str(each), f"worker-{i}"],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+            for i in range(processes)
+        ]
+        try:
+            # Start together, once every process has imported docarchive and opened the catalog.
+            deadline = time.monotonic() + 120
+            while not all(Path(f"{go}.worker-{i}.ready").exists() for i in range(processes)):
+                assert all(p.poll() is None for p in procs), "a worker died before starting"
+                assert time.monotonic() < deadline, "workers did not start"
+                time.sleep(0.01)
+            go.touch()
+            results = []
+            for proc in procs:
+                out, err = proc.communicate(timeout=180)
+                assert proc.returncode == 0, err
+                results.append(json.loads(out))
+            return results
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
 
 
 def assert_chain_intact(catalog: Catalog, length: int) -> None:

@@ -118,12 +118,6 @@ def test_target_that_is_not_a_class() -> None:
         registry.resolve("chunk://x")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="BUG registry.py resolve(): getattr(module, attr) is not wrapped; "
-    "a target naming a missing class raises AttributeError, not ConfigurationError",
-)
 def test_target_naming_a_missing_class() -> None:
     registry = fresh()
     registry.register("typo", "docarchive.storage.memory:MemroyStorage")
