@@ -45,12 +45,21 @@ SENTENCES = [
     ("الإحالة على الشركة الفائزة بالمناقصة وفق جدول الكميات", "tender"),
 ]
 FILLER = [
-    "مع التقدير", "للتفضل بالاطلاع", "نسخة منه إلى الإضبارة العامة",
-    "Please find attached the report", "يرجى الإجابة خلال مدة أقصاها ثلاثة أيام",
+    "مع التقدير",
+    "للتفضل بالاطلاع",
+    "نسخة منه إلى الإضبارة العامة",
+    "Please find attached the report",
+    "يرجى الإجابة خلال مدة أقصاها ثلاثة أيام",
 ]
 QUERIES = {
-    "الدوام": "dawam", "الوزاره": None, "مدير": "mudir", "مُدير": "mudir", "3412": "ref3412",
-    "٣٤١٢": "ref3412", "مستشفى": "hospital", "expenditure": "expenditure",
+    "الدوام": "dawam",
+    "الوزاره": None,
+    "مدير": "mudir",
+    "مُدير": "mudir",
+    "3412": "ref3412",
+    "٣٤١٢": "ref3412",
+    "مستشفى": "hospital",
+    "expenditure": "expenditure",
     "المناقصة": "tender",
 }
 
@@ -77,8 +86,9 @@ def main(n: int = 2000) -> None:
     try:
         # (a) plain whoosh
         t0 = time.perf_counter()
-        schema = fields.Schema(id=fields.ID(stored=True, unique=True),
-                               text=fields.TEXT(analyzer=StandardAnalyzer()))
+        schema = fields.Schema(
+            id=fields.ID(stored=True, unique=True), text=fields.TEXT(analyzer=StandardAnalyzer())
+        )
         (work / "plain").mkdir()
         plain = index.create_in(str(work / "plain"), schema)
         with plain.writer() as w:
@@ -88,9 +98,17 @@ def main(n: int = 2000) -> None:
 
         # (b) docarchive's index, fed records as the archive feeds it
         ours = WhooshIndex(work / "ours")
-        records = [Record(id=d, kind="letter", subject="", text=t,
-                          classification=Classification.PUBLIC, dates={"issued": "2026-10-01"})
-                   for d, t, _ in docs]
+        records = [
+            Record(
+                id=d,
+                kind="letter",
+                subject="",
+                text=t,
+                classification=Classification.PUBLIC,
+                dates={"issued": "2026-10-01"},
+            )
+            for d, t, _ in docs
+        ]
         t0 = time.perf_counter()
         ours.apply(records, [], through=1)
         ours_index_s = time.perf_counter() - t0
@@ -123,16 +141,21 @@ def main(n: int = 2000) -> None:
 
     nq = len(QUERIES) * repeats
     print(f"corpus: {n} documents, {len(QUERIES)} queries x {repeats} runs")
-    print(f"index build   plain whoosh {plain_index_s:7.2f} s   docarchive {ours_index_s:7.2f} s"
-          f"   ratio {ours_index_s / plain_index_s:5.2f}x")
-    print(f"top-10 query  plain whoosh {1000 * plain_q_s / nq:7.2f} ms  docarchive "
-          f"{1000 * ours_q_s / nq:7.2f} ms  ratio {ours_q_s / plain_q_s:5.2f}x")
+    print(
+        f"index build   plain whoosh {plain_index_s:7.2f} s   docarchive {ours_index_s:7.2f} s"
+        f"   ratio {ours_index_s / plain_index_s:5.2f}x"
+    )
+    print(
+        f"top-10 query  plain whoosh {1000 * plain_q_s / nq:7.2f} ms  docarchive "
+        f"{1000 * ours_q_s / nq:7.2f} ms  ratio {ours_q_s / plain_q_s:5.2f}x"
+    )
     print("recall per query (relevant / found by plain whoosh / found by docarchive):")
     total = [0, 0, 0]
     for q, want, p, o in rows:
         print(f"  {q:>12}  {want:5d} {p:5d} {o:5d}")
         total = [total[0] + want, total[1] + p, total[2] + o]
-    print(f"recall        plain whoosh {total[1] / total[0]:.0%}   docarchive {total[2] / total[0]:.0%}")
+    plain_recall, ours_recall = total[1] / total[0], total[2] / total[0]
+    print(f"recall        plain whoosh {plain_recall:.0%}   docarchive {ours_recall:.0%}")
 
 
 if __name__ == "__main__":
