@@ -1,5 +1,3 @@
-# Arabic letters in strings and comments are intended, not confusables:
-# ruff: noqa: RUF001, RUF002, RUF003
 """Arabic + English text analysis for the archive's whoosh indexes.
 
 The chain is modelled on Lucene's ``ArabicAnalyzer`` and composed with ``|``
@@ -104,7 +102,9 @@ _ARABIC_TABLE: dict[int, str] = {
 }
 
 _ARABIC_LETTER = re.compile("[\u0620-\u064a\u066e-\u06d3\u06d5\u06fa-\u06ff\u0750-\u077f]")
-_LATIN_WORD = re.compile("[0-9a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u024f]*[a-z][0-9a-z]*")
+_LATIN = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u024f"
+#: Lowercase Latin letters, optionally with digits, at least one letter.
+_LATIN_WORD = re.compile(f"[{_LATIN}0-9]*[{_LATIN}][{_LATIN}0-9]*")
 
 
 # --------------------------------------------------------------------------
@@ -209,12 +209,12 @@ def _stem_token(text: str, strict_lucene: bool) -> str:
 
 # Jacques Savoy's Arabic stop word list (BSD licence) as shipped with Lucene's
 # ArabicAnalyzer, plus a few common function words.  Stored normalized (below),
-# so أن/ان/إن, الى/إلى, على/علي collapse.  NB: the name علي therefore is a stop word,
-# as in Lucene.
+# so أن/ان/إن, الى/إلى collapse.  Unlike Lucene, على is left out: normalized it is the
+# name علي, one of the commonest in the correspondence (signatories, committee members).
 _ARABIC_STOP_SOURCE = """
 من ومن منها منه في وفي فيها فيه و ف ثم او أو ب بها به ا أ اى اي أي أى لا ولا الا ألا
 إلا لكن ما وما كما فما عن مع اذا إذا ان أن إن انها أنها إنها انه أنه إنه بان بأن فان فأن
-وان وأن وإن التى التي الذى الذي الذين الى الي إلى إلي على عليها عليه اما أما إما ايضا
+وان وأن وإن التى التي الذى الذي الذين الى الي إلى إلي عليها عليه اما أما إما ايضا
 أيضا كل وكل لم ولم لن ولن هى هي هو وهى وهي وهو فهى فهي فهو انت أنت لك لها له هذه هذا
 تلك ذلك هناك كانت كان يكون تكون وكانت وكان غير بعض قد نحو بين بينما منذ ضمن حيث الان
 الآن خلال بعد قبل حتى عند عندما لدى جميع
