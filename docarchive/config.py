@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import secrets
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
@@ -49,11 +50,12 @@ from .errors import ConfigurationError
 from .limits import Limits
 from .numbering import DEFAULT_SERIES, SeriesConfig
 from .records import Classification
+from .stamping import StampStyle
 
 __all__ = ["SETTINGS_FILE", "Settings", "default_actor", "default_root"]
 
 SETTINGS_FILE = "docarchive.toml"
-_TABLES = {"backends", "office", "access", "series", "limits", "templates"}
+_TABLES = {"backends", "office", "access", "series", "limits", "templates", "issue"}
 
 
 def default_root(environ: Mapping[str, str] | None = None) -> Path:
@@ -90,6 +92,32 @@ class Settings:
     series: dict[str, SeriesConfig] = field(default_factory=lambda: dict(DEFAULT_SERIES))
     limits: Limits = field(default_factory=Limits)
     templates_dir: Path | None = None
+    issue_pdf: bool = True
+    stamp: StampStyle = field(default_factory=StampStyle)
+    stamp_hijri: bool = True
+    stamp_key_file: Path | None = None
+    reservation_timeout_s: int = 600
+
+    def stamp_key(self, environ: Mapping[str, str] | None = None) -> bytes:
+        """The key of stamp verification codes: ``DOCARCHIVE_STAMP_KEY`` (hex), else the
+        key file (created with 32 random bytes, mode 0600, on first use)."""
+        environ = os.environ if environ is None else environ
+        if environ.get("DOCARCHIVE_STAMP_KEY"):
+            try:
+                return bytes.fromhex(environ["DOCARCHIVE_STAMP_KEY"])
+            except ValueError:
+                raise ConfigurationError("DOCARCHIVE_STAMP_KEY must be hexadecimal") from None
+        path = self.stamp_key_file or self.root / "stamp.key"
+        try:
+            return bytes.fromhex(path.read_text().strip())
+        except FileNotFoundError:
+            pass
+        except ValueError:
+            raise ConfigurationError(f"{path}: not a hexadecimal stamp key") from None
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+        return bytes.fromhex(path.read_text().strip())
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -140,6 +168,25 @@ class Settings:
             raise ConfigurationError(f"unknown time zone {tz!r} in [office] timezone") from None
 
         tdir = templates.get("folder")
+        issue = _table(doc, "issue")
+        known_issue = {
+            "pdf",
+            "stamp_position",
+            "stamp_pages",
+            "stamp_width_mm",
+            "stamp_margin_mm",
+            "hijri",
+            "key_file",
+            "reservation_timeout_seconds",
+        }
+        if set(issue) - known_issue:
+            raise ConfigurationError(
+                f"unknown setting {sorted(set(issue) - known_issue)[0]!r} in [issue] "
+                f"(known: {', '.join(sorted(known_issue))})"
+            )
+        pdf_flag = pick("issue_pdf", "DOCARCHIVE_ISSUE_PDF", issue, "pdf", True)
+        if isinstance(pdf_flag, str):
+            pdf_flag = pdf_flag.strip().lower() not in ("0", "false", "no", "off")
         return cls(
             root=base,
             storage_url=str(
@@ -178,6 +225,16 @@ class Settings:
             series=series,
             limits=Limits.load(_table(doc, "limits"), environ),
             templates_dir=(base / str(tdir)) if tdir else None,
+            issue_pdf=bool(pdf_flag),
+            stamp=StampStyle(
+                position=str(issue.get("stamp_position", "bottom-left")),
+                pages=str(issue.get("stamp_pages", "first")),
+                width_mm=float(issue.get("stamp_width_mm", 70.0)),
+                margin_mm=float(issue.get("stamp_margin_mm", 10.0)),
+            ),
+            stamp_hijri=bool(issue.get("hijri", True)),
+            stamp_key_file=(base / str(issue["key_file"])) if issue.get("key_file") else None,
+            reservation_timeout_s=int(issue.get("reservation_timeout_seconds", 600)),
         )
 
     def write(self, *, backends: Mapping[str, str] | None = None) -> Path:

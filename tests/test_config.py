@@ -236,7 +236,7 @@ def test_unknown_table(tmp_path: Path) -> None:
     write_toml(tmp_path, "[office]\ncode = 'x'\n[ofice]\ncode = 'y'\n")
     with pytest.raises(
         ConfigurationError,
-        match=re.escape("unknown table [ofice] (known: access, backends, limits, office, series"),
+        match=re.escape("unknown table [ofice] (known: access, backends, issue, limits, office, series"),
     ):
         Settings.load(tmp_path, environ={})
 
