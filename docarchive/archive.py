@@ -9,6 +9,7 @@ point leaves an archive that opens, verifies and converges.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import shutil
@@ -32,10 +33,19 @@ from .errors import (
 from .ingest import read_scan
 from .records import Classification, FileRef, Record, new_id
 from .search import IndexBusy, Query, SearchIndex, open_index
+from .stamping import parse_code, verification_code
 from .storage import BlobStorage, open_storage
 from .templates import builtin_templates, docx_text, render_docx
 
-__all__ = ["Archive", "BatchResult", "Problem", "SearchHit", "SearchResults", "VerifyReport"]
+__all__ = [
+    "Archive",
+    "BatchResult",
+    "CodeCheck",
+    "Problem",
+    "SearchHit",
+    "SearchResults",
+    "VerifyReport",
+]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +74,26 @@ class SearchResults:
             "total": self.total,
             "hits": [h.to_dict() for h in self.hits],
             "facets": self.facets,
+        }
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """The answer to ``check CODE``: genuine or not, why, and the record (within clearance)."""
+
+    genuine: bool
+    reason: str
+    number: str | None = None
+    voided: bool = False
+    record: Record | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "genuine": self.genuine,
+            "reason": self.reason,
+            "number": self.number,
+            "voided": self.voided,
+            "record": self.record.to_dict(text=False) if self.record else None,
         }
 
 
@@ -513,6 +543,37 @@ class Archive:
         config = self.settings.series_for(series)
         period = config.period(year) if year is not None else None
         return self.catalog.register(series, period)
+
+    def check_code(self, code: str, *, clearance: str | Classification | None = None) -> CodeCheck:
+        """Whether a stamp's verification code is genuine, and the record it belongs to.
+
+        The record is shown only within the caller's clearance; its number always is,
+        since the number is printed beside the code on the stamp.
+        """
+        try:
+            record_id, _ = parse_code(code)
+        except ValueError:
+            return CodeCheck(False, "not a docarchive verification code")
+        record = self.catalog.get(record_id)
+        original = next((f for f in record.files if f.role == "original"), None) if record else None
+        if record is None or original is None or not record.number:
+            return CodeCheck(False, "no record carries this code")
+        expected = verification_code(
+            self.settings.stamp_key(), record.id, record.number, original.sha256
+        )
+        if not hmac.compare_digest(expected.upper(), code.strip().upper()):
+            return CodeCheck(False, "the code does not match the record: not genuine")
+        entry = self.catalog.find_number(record.number)
+        if entry is not None and entry.status == "void":
+            return CodeCheck(
+                True,
+                f"genuine, but number {record.number} was voided: {entry.reason}",
+                number=record.number,
+                voided=True,
+                record=record if record.classification <= self._clearance(clearance) else None,
+            )
+        shown = record if record.classification <= self._clearance(clearance) else None
+        return CodeCheck(True, "genuine", number=record.number, record=shown)
 
     # -- integrity --------------------------------------------------------------------------
 

@@ -348,6 +348,27 @@ def register(
 
 
 @main.command()
+@click.argument("code")
+@click.option("--clearance", help="Caller's clearance [env DOCARCHIVE_CLEARANCE].")
+@archive_options
+@json_option
+def check(
+    archive: Archive, actor: str | None, code: str, clearance: str | None, as_json: bool
+) -> None:
+    """Whether a stamp's verification CODE is genuine; exit 1 when it is not."""
+    result = archive.check_code(code, clearance=clearance)
+    if as_json:
+        _dump(result.to_dict())
+    else:
+        click.echo(f"{'GENUINE' if result.genuine else 'NOT GENUINE'}: {result.reason}")
+        if result.record is not None:
+            r = result.record
+            click.echo(f"{r.number}  {r.kind}  {r.dates.get('issued', '')[:10]}  {r.subject}")
+    if not result.genuine:
+        sys.exit(1)
+
+
+@main.command()
 @archive_options
 @json_option
 def verify(archive: Archive, actor: str | None, as_json: bool) -> None:
