@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-archive
-EXTRAS ?= dev,pdf
+EXTRAS ?= dev,pdf,postgres,s3
 
 .PHONY: install demo test lint bench clean
 

@@ -9,15 +9,19 @@ point leaves an archive that opens, verifies and converges.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from email.message import Message
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from .catalog import Catalog, NumberEntry, open_catalog
 from .config import SETTINGS_FILE, Settings, default_actor
@@ -31,11 +35,24 @@ from .errors import (
     TemplateError,
 )
 from .ingest import read_scan
+from .ingest.imap import ImapSource, is_imap_url
+from .ingest.imap import fetch as imap_fetch
+from .ingest.imap import password_for as imap_password
+from .ingest.mail import MAIL_TYPE, MailInput, message_bytes, parse_mail, read_inputs, safe_name
+from .limits import Limits
 from .records import Classification, FileRef, Record, new_id
 from .search import IndexBusy, Query, SearchIndex, open_index
 from .stamping import parse_code, verification_code
 from .storage import BlobStorage, open_storage
-from .templates import builtin_templates, docx_text, render_docx
+from .templates import (
+    DEFAULT_DATE_FORMAT,
+    TemplateFields,
+    builtin_templates,
+    docx_text,
+    docx_to_pdf,
+    render_docx,
+    template_fields,
+)
 
 __all__ = [
     "Archive",
@@ -50,6 +67,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+MAIL_CATCH_UP_S = 5.0  # a mail batch brings the index up to date this often, and at the end
+MAX_THREAD = 10_000  # mails listed in one thread at most
 Clock = Callable[[], datetime]
 
 
@@ -199,24 +218,42 @@ class Archive:
                         f"{root} is not an archive (no {SETTINGS_FILE}) and is not empty; "
                         "run 'docarchive init' on a new folder"
                     )
+                backends = {
+                    k: overrides[k] for k in ("storage", "catalog", "index") if overrides.get(k)
+                }
+                for url in backends.values():
+                    if urlsplit(url).password:
+                        raise ConfigurationError(
+                            f"{_without_password(url)}: a password does not belong in a URL that "
+                            "is written to the settings file; give it through the backend's own "
+                            "means (PGPASSWORD or ~/.pgpass, boto3's credential chain)"
+                        )
+                created = not root.exists()
                 root.mkdir(parents=True, exist_ok=True)
-                settings.write(
-                    backends={
-                        k: overrides[k] for k in ("storage", "catalog", "index") if overrides.get(k)
-                    }
-                )
-        archive = cls(
-            settings,
-            open_storage(settings.storage_url),
-            open_catalog(settings.catalog_url),
-            open_index(settings.index_url),
-            clock=clock,
-        )
+                try:
+                    archive = cls._compose(settings, clock)
+                except BaseException:
+                    if created:
+                        shutil.rmtree(root, ignore_errors=True)
+                    raise
+                settings.write(backends=backends)
+                return archive._ready()
+        return cls._compose(settings, clock)._ready()
+
+    @classmethod
+    def _compose(cls, settings: Settings, clock: Clock | None) -> Archive:
+        storage = open_storage(settings.storage_url)
+        catalog = open_catalog(settings.catalog_url)
+        archive = cls(settings, storage, catalog, open_index(settings.index_url), clock=clock)
         if hasattr(archive.index, "text_limit"):
             archive.index.text_limit = settings.limits.indexed_text_chars
-        (settings.root / "quarantine").mkdir(parents=True, exist_ok=True)
-        archive.catch_up()
         return archive
+
+    def _ready(self) -> Archive:
+        """Bring a freshly opened archive up to date: quarantine folder, index caught up."""
+        (self.settings.root / "quarantine").mkdir(parents=True, exist_ok=True)
+        self.catch_up()
+        return self
 
     @classmethod
     def init(
@@ -290,8 +327,32 @@ class Archive:
         found = builtin_templates()
         folder = self.settings.templates_dir
         if folder and folder.is_dir():
-            found.update({p.stem: p for p in sorted(folder.glob("*.docx"))})
+            found.update(
+                {
+                    p.stem: p
+                    for p in sorted(folder.glob("*.docx"))
+                    if not p.name.startswith(("~$", "."))  # Word's lock files, hidden files
+                }
+            )
         return found
+
+    def template_fields(self, template: str | os.PathLike[str]) -> TemplateFields:
+        """The fields a template (a kind or a .docx path) reads: a
+        :class:`~docarchive.templates.TemplateFields` with ``required``, ``optional``
+        and ``paths`` (attributes read from required fields, e.g. ``signatory.name``).
+
+        Besides its own fields, every template is given ``ministry``, ``office``,
+        ``office_code``, ``number`` and ``date`` by :meth:`render` and :meth:`issue`.
+        """
+        return template_fields(self._template_path(template), self.settings.limits)
+
+    def _template_path(self, template: str | os.PathLike[str]) -> Path:
+        path = Path(template)
+        if path.suffix.lower() != ".docx":
+            return self._template(str(template))
+        if not path.is_file():
+            raise TemplateError(f"{path}: no such template file")
+        return path
 
     def _template(self, kind: str) -> Path:
         templates = self.templates()
@@ -301,25 +362,72 @@ class Archive:
             )
         return templates[kind]
 
-    def render(self, template: str | os.PathLike[str], data: Mapping[str, Any]) -> bytes:
-        """Render a template (a kind or a .docx path) with ``data``; the .docx bytes."""
-        path = Path(template)
-        if not (path.suffix == ".docx" and path.exists()):
-            path = self._template(str(template))
-        return render_docx(
-            path, self._context(data, number="", when=self.now()), self.settings.limits
-        )
+    def render(
+        self,
+        template: str | os.PathLike[str],
+        data: Mapping[str, Any],
+        *,
+        format: str = "docx",
+        image_dir: str | os.PathLike[str] | None = None,
+    ) -> bytes:
+        """Render a template (a kind or a .docx path) with ``data``, without numbering it.
 
-    def _context(self, data: Mapping[str, Any], *, number: str, when: datetime) -> dict[str, Any]:
+        ``format`` is ``"docx"`` or ``"pdf"`` (through LibreOffice). The data may carry
+        ``number`` and ``date`` (a draft's); otherwise the number is empty and the date is
+        today. Relative image paths in the data (``logo``, ``{"image": ...}``) are read from
+        ``image_dir`` (default: the current folder).
+        """
+        if format not in ("docx", "pdf"):
+            raise TemplateError(f"unknown output format {format!r} (known: docx, pdf)")
+        if not isinstance(data, Mapping):
+            raise TemplateError("the data must be an object of fields")
+        path = self._template_path(template)
+        docx = render_docx(
+            path,
+            self._context(data, number=None, when=self.now()),
+            self.settings.limits,
+            date_format=self._date_format(),
+            image_dir=Path(image_dir) if image_dir is not None else None,
+        )
+        if format == "docx":
+            return docx
+        name = f"{path.stem}.docx"
+        return docx_to_pdf([docx], [name], limits=self.settings.limits)[0]
+
+    def _date_format(self) -> str:
+        # the office's date format, once Settings has one ([office] date_format)
+        return str(getattr(self.settings, "date_format", None) or DEFAULT_DATE_FORMAT)
+
+    def _context(
+        self, data: Mapping[str, Any], *, number: str | None, when: datetime
+    ) -> dict[str, Any]:
+        """What every template is given: the office's fields, the data, the number and date.
+
+        ``number=None`` is a draft (:meth:`render`): the data's own ``number`` and ``date``
+        are kept. The office's logo (``logo.png`` or ``logo.jpg`` in its templates folder)
+        is the ``logo`` unless the data has one.
+        """
         s = self.settings
-        return {
+        context: dict[str, Any] = {
             "ministry": s.ministry,
             "office": s.office_name,
             "office_code": s.office_code,
             **data,
-            "number": number,
-            "date": when.strftime("%Y/%m/%d"),
         }
+        folder = s.templates_dir
+        if "logo" not in context and folder is not None:
+            for name in ("logo.png", "logo.jpg", "logo.jpeg"):
+                if (folder / name).is_file():
+                    context["logo"] = folder / name
+                    break
+        today = when.strftime(self._date_format())
+        if number is None:
+            context.setdefault("number", "")
+            context.setdefault("date", today)
+        else:
+            context["number"] = number
+            context["date"] = today
+        return context
 
     def issue(
         self,
@@ -463,6 +571,266 @@ class Archive:
             (folder / "reason.txt").write_text(f"{path}\n{reason}\n", encoding="utf-8")
         except OSError as exc:
             log.warning("could not quarantine %s: %s", path, exc)
+
+    # -- mail -------------------------------------------------------------------------------
+
+    def ingest_mail(
+        self,
+        message: str | os.PathLike[str] | bytes | Message,
+        *,
+        classification: str | Classification | None = None,
+        actor: str | None = None,
+    ) -> Record:
+        """Archive one message — an .eml file, its bytes, or an ``email.message`` object —
+        with its attachments as records of their own; returns the mail's record (the
+        existing one when the same Message-ID or the same bytes were archived before).
+        A message that cannot be archived is copied to quarantine and raises IngestError
+        naming it and the reason."""
+        item = self._one_message(message)
+        record, _ = self._ingest_mail(item, classification, actor)
+        self.catch_up()
+        return record
+
+    def ingest_mails(
+        self,
+        sources: Iterable[str | os.PathLike[str]],
+        *,
+        since: date | str | None = None,
+        classification: str | Classification | None = None,
+        actor: str | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> BatchResult:
+        """Archive many messages: .eml and mbox files, Maildir folders (with their
+        subfolders), other folders walked for .eml and mbox files, and IMAP mailboxes
+        (``imaps://user@host/INBOX``; password from DOCARCHIVE_IMAP_PASSWORD or ~/.netrc).
+
+        An IMAP mailbox is read from where the last run stopped (its UIDVALIDITY and last
+        UID are saved in the catalog with each message); ``since`` (a date) also skips
+        older mail there. One bad message never stops the batch: it is quarantined and
+        listed with its reason. ``progress`` is called with each message's label.
+        """
+        limits = self.settings.limits
+        plan: list[Path | tuple[ImapSource, str]] = []
+        for source in sources:
+            if is_imap_url(source):
+                imap_source = ImapSource.parse(str(source))
+                plan.append((imap_source, imap_password(imap_source)))
+            else:
+                plan.append(Path(source))
+        day = _as_day(since)
+        if day is not None and not any(isinstance(p, tuple) for p in plan):
+            raise ConfigurationError("since applies to imap:// and imaps:// sources only")
+        result = BatchResult()
+        caught_up = time.monotonic()
+        for item in self._mail_inputs(plan, day, limits):
+            try:
+                record, created = self._ingest_mail(item, classification, actor)
+            except IngestError as exc:
+                result.quarantined.append({"file": exc.file, "reason": exc.reason})
+            else:
+                if created:
+                    result.ingested.append(record)
+                else:
+                    result.duplicates.append({"file": item.label, "id": record.id})
+            if progress:
+                progress(item.label)
+            if time.monotonic() - caught_up > MAIL_CATCH_UP_S:  # the index follows in steps
+                self.catch_up()
+                caught_up = time.monotonic()
+        self.catch_up()
+        return result
+
+    def thread(
+        self, record_id: str, *, clearance: str | Classification | None = None
+    ) -> list[Record]:
+        """The mails of the thread that ``record_id`` (a mail, or one of its attachments)
+        belongs to, oldest first, within the caller's clearance. Replies are linked by
+        In-Reply-To and References, whichever order they were archived in."""
+        allowed = self._clearance(clearance)
+        record = self.get(record_id, clearance=clearance)
+        parent = record.links.get("attachment_of")
+        if record.kind == "attachment" and parent:
+            record = self.get(parent, clearance=clearance)
+        if record.kind != "mail":
+            return [record]
+        found = {record.id: record}
+        pending, seen = _thread_keys(record), set()
+        while pending and len(found) < MAX_THREAD:
+            key = pending.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            for field_name in ("message_id", "thread"):
+                for other in self.catalog.find_by_meta(field_name, key):
+                    if other.kind == "mail" and other.id not in found:
+                        found[other.id] = other
+                        pending.extend(_thread_keys(other))
+        visible = [r for r in found.values() if r.classification <= allowed]
+        return sorted(visible, key=lambda r: (r.dates.get("sent") or r.dates["received"], r.id))
+
+    def _one_message(self, message: str | os.PathLike[str] | bytes | Message) -> MailInput:
+        if isinstance(message, Message):
+            return MailInput("message", message_bytes(message))
+        if isinstance(message, bytes | bytearray):
+            return MailInput("message", bytes(message))
+        found = iter(read_inputs([message], self.settings.limits))
+        first, second = next(found, None), next(found, None)
+        if first is None:
+            raise IngestError(str(message), "no mail message found")
+        if second is not None:
+            raise IngestError(
+                str(message), "holds more than one message: use ingest_mails for mbox files"
+            )
+        return first
+
+    def _mail_inputs(
+        self, plan: list[Path | tuple[ImapSource, str]], since: date | None, limits: Limits
+    ) -> Iterator[MailInput]:
+        for entry in plan:
+            if isinstance(entry, tuple):
+                source, password = entry
+                cursor = self.catalog.cursor(source.cursor_name)
+                yield from imap_fetch(source, password, limits, since=since, cursor=cursor)
+            else:
+                yield from read_inputs([entry], limits)
+
+    def _ingest_mail(
+        self,
+        item: MailInput,
+        classification: str | Classification | None,
+        actor: str | None,
+    ) -> tuple[Record, bool]:
+        who = self._actor(actor)
+        try:
+            if item.data is None:
+                raise IngestError(item.label, item.reason or "could not be read")
+            mail = parse_mail(item.data, self.settings.limits, item.label)
+        except IngestError as exc:
+            self._quarantine_mail(item, exc.reason)
+            self._save_cursor(item, who)
+            raise
+        sha = hashlib.sha256(mail.data).hexdigest()
+        existing = self._archived_mail(sha, mail.message_id)
+        if existing is not None:
+            self._save_cursor(item, who)
+            return existing, False
+        blob = self.storage.put(mail.data)
+        stored = [(a, self.storage.put(a.data)) for a in mail.attachments]
+        parent = self._find_message(mail.parent) if mail.parent else None
+        now = self.now()
+        sent = mail.date.astimezone(self.settings.tz) if mail.date else None
+        dates = {"received": (sent or now).isoformat(), "created": now.isoformat()}
+        if sent is not None:
+            dates["sent"] = sent.isoformat()
+        level = self._classification(classification)
+        mail_id = new_id()
+        attachments: list[Record] = []
+        for attachment, info in stored:
+            ref = FileRef(
+                "original", info.sha256, info.size, attachment.media_type, attachment.name
+            )
+            meta: dict[str, Any] = {
+                "filename": attachment.filename,
+                "declared_type": attachment.declared_type,
+                "text_searchable": attachment.searchable,
+            }
+            if attachment.reason:
+                meta["text_error"] = attachment.reason
+            if attachment.pages is not None:
+                meta["pages"] = attachment.pages
+            attachments.append(
+                Record(
+                    id=new_id(),
+                    kind="attachment",
+                    subject=attachment.name,
+                    text=attachment.text,
+                    sender=mail.sender,
+                    recipients=mail.recipients,
+                    office=self.settings.office_code,
+                    dates=dict(dates),
+                    classification=level,
+                    files=[ref],
+                    source="mail",
+                    links={"attachment_of": mail_id},
+                    meta=meta,
+                )
+            )
+        meta = {
+            "message_id": mail.message_id,
+            "thread": mail.thread,
+            "in_reply_to": mail.in_reply_to,
+            "references": mail.references,
+            "from_address": mail.sender_address,
+            "date_raw": mail.date_raw,
+            "date_error": mail.date_error,
+            "body_type": mail.body_type,
+            "defects": mail.defects,
+            "attachments": [r.id for r in attachments],
+            "origin": item.origin,
+        }
+        record = Record(
+            id=mail_id,
+            kind="mail",
+            subject=mail.subject or "(no subject)",
+            text=mail.body,
+            sender=mail.sender,
+            recipients=mail.recipients,
+            office=self.settings.office_code,
+            dates=dates,
+            classification=level,
+            files=[
+                FileRef("original", blob.sha256, blob.size, MAIL_TYPE, _mail_name(item)),
+                *(
+                    FileRef("attachment", info.sha256, info.size, a.media_type, a.name)
+                    for a, info in stored
+                ),
+            ],
+            source="mail",
+            links={"reply_to": parent.id} if parent is not None else {},
+            meta={k: v for k, v in meta.items() if v not in ("", [], {})},  # no empty keys
+        )
+        with self.catalog.transaction(who) as tx:
+            again = self._archived_mail(sha, mail.message_id)  # archived meanwhile elsewhere?
+            if again is None:
+                tx.add_record(record)
+                for attachment_record in attachments:
+                    tx.add_record(attachment_record)
+            if item.cursor is not None:
+                tx.set_cursor(*item.cursor)
+        return (again, False) if again is not None else (record, True)
+
+    def _archived_mail(self, sha256: str, message_id: str) -> Record | None:
+        """The mail already archived with these bytes or this Message-ID."""
+        found = self.catalog.find_by_blob(sha256)
+        if found is not None and found.kind == "mail":
+            return found
+        return self._find_message(message_id) if message_id else None
+
+    def _find_message(self, message_id: str) -> Record | None:
+        return next(
+            (r for r in self.catalog.find_by_meta("message_id", message_id) if r.kind == "mail"),
+            None,
+        )
+
+    def _save_cursor(self, item: MailInput, who: str) -> None:
+        if item.cursor is not None:
+            with self.catalog.transaction(who) as tx:
+                tx.set_cursor(*item.cursor)
+
+    def _quarantine_mail(self, item: MailInput, reason: str) -> None:
+        """Quarantine a refused message: a copy of its file, or its bytes when it came
+        from an mbox or a server, and the reason."""
+        if item.path is not None:
+            self._quarantine(item.path, reason)
+            return
+        folder = self.settings.root / "quarantine" / f"{self.now():%Y%m%dT%H%M%S}-{new_id()[:8]}"
+        try:
+            folder.mkdir(parents=True)
+            if item.data is not None:
+                (folder / "input").write_bytes(item.data)
+            (folder / "reason.txt").write_text(f"{item.label}\n{reason}\n", encoding="utf-8")
+        except OSError as exc:
+            log.warning("could not quarantine %s: %s", item.label, exc)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -671,6 +1039,14 @@ class Archive:
         return count
 
 
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -692,6 +1068,37 @@ def _as_datetime(value: date | datetime | str | None, *, end: bool) -> datetime 
     if end:
         return datetime(value.year, value.month, value.day, 23, 59, 59, 999999)
     return datetime(value.year, value.month, value.day)
+
+
+def _as_day(value: date | str | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value.date() if isinstance(value, datetime) else value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigurationError(f"not a date: {value!r} (use YYYY-MM-DD)") from None
+
+
+def _thread_keys(record: Record) -> list[str]:
+    meta = record.meta
+    keys = [meta.get("message_id"), meta.get("thread"), meta.get("in_reply_to")]
+    keys += meta.get("references") or []
+    return [k for k in keys if isinstance(k, str) and k]
+
+
+def _mail_name(item: MailInput) -> str:
+    """A display name for an archived message's file (never used as a path)."""
+    origin = item.origin
+    if item.path is not None:
+        name = item.path.name
+    elif "mbox" in origin:
+        name = f"{Path(str(origin['mbox'])).name}-{origin.get('index')}"
+    elif "imap" in origin:
+        name = f"{str(origin['imap']).rsplit('/', 1)[-1]}-{origin.get('uid')}"
+    else:
+        name = "message"
+    name = safe_name(name) or "message"
+    return name if name.lower().endswith(".eml") else f"{name}.eml"
 
 
 def _walk(paths: Iterable[str | os.PathLike[str]]) -> Iterable[Path]:

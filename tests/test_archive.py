@@ -283,3 +283,18 @@ def test_open_refuses_a_folder_that_is_not_an_archive(tmp_path: Path):
     with pytest.raises(ConfigurationError, match="already holds an archive"):
         Archive.open(tmp_path / "new").close()
         Archive.init(tmp_path / "new")
+
+
+def test_a_password_never_reaches_the_settings_file(tmp_path: Path):
+    url = "postgresql://archivist:s3cret@127.0.0.1:1/archive"
+    with pytest.raises(ConfigurationError, match="archivist:\\*\\*\\*@") as info:
+        Archive.init(tmp_path / "a", catalog=url)
+    assert "s3cret" not in str(info.value)
+    assert not (tmp_path / "a").exists()
+
+
+def test_a_failed_init_leaves_nothing_behind(tmp_path: Path):
+    with pytest.raises(ConfigurationError, match="no catalog backend for nosuch://"):
+        Archive.init(tmp_path / "a", catalog="nosuch://x")
+    assert not (tmp_path / "a").exists()
+    Archive.init(tmp_path / "a").close()  # and the folder can be used afterwards

@@ -9,7 +9,11 @@ __all__ = ["AuditEvent", "Catalog", "NumberEntry", "Transaction", "open_catalog"
 
 registry = Registry(
     "catalog",
-    builtins={"sqlite": "docarchive.catalog.sqlite:SQLiteCatalog"},
+    builtins={
+        "sqlite": "docarchive.catalog.sqlite:SQLiteCatalog",
+        "postgresql": "docarchive.catalog.postgres:PostgresCatalog",
+        "postgres": "docarchive.catalog.postgres:PostgresCatalog",
+    },
     extras={"postgresql": "postgres", "postgres": "postgres"},
 )
 

@@ -99,6 +99,12 @@ class Transaction(ABC):
     def audit(self, action: str, record_id: str | None, detail: dict[str, Any]) -> AuditEvent:
         """Append an event to the chain."""
 
+    @abstractmethod
+    def set_cursor(self, name: str, value: str) -> None:
+        """Remember where a repeated import left off (e.g. an IMAP mailbox's UIDVALIDITY
+        and last UID), committed with the records it brought in. Not audited and no
+        change number: a cursor is not archive content, only where to go on from."""
+
 
 class Catalog(ABC):
     """Records, numbers and the audit chain of one archive."""
@@ -129,6 +135,16 @@ class Catalog(ABC):
     @abstractmethod
     def find_by_blob(self, sha256: str, role: str = "original") -> Record | None:
         """The record whose file of ``role`` has this SHA-256 (duplicate detection)."""
+
+    @abstractmethod
+    def find_by_meta(self, key: str, value: str) -> list[Record]:
+        """Records whose ``meta[key]`` equals ``value``, oldest first. ``key`` is an
+        identifier; the lookups mail ingest makes (``message_id``, ``thread``) must be
+        indexed, others may scan."""
+
+    @abstractmethod
+    def cursor(self, name: str) -> str | None:
+        """The value last saved by :meth:`Transaction.set_cursor` under ``name``."""
 
     @abstractmethod
     def records(self) -> Iterator[Record]: ...

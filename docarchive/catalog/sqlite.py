@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sqlite3
 import threading
 import time
@@ -88,7 +89,18 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_record ON audit(record_id);
     """,
+    # 2: mail: lookups by Message-ID and thread; where repeated imports left off (no audit)
+    """
+    CREATE INDEX records_message_id ON records(json_extract(doc, '$.meta.message_id'));
+    CREATE INDEX records_thread ON records(json_extract(doc, '$.meta.thread'));
+    CREATE TABLE cursors (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    """,
 ]
+_META_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def _now() -> str:
@@ -226,6 +238,21 @@ class SQLiteCatalog(Catalog):
         ).fetchone()
         return self.get(row[0]) if row else None
 
+    def find_by_meta(self, key: str, value: str) -> list[Record]:
+        if not _META_KEY.fullmatch(key):
+            raise ValueError(f"not a metadata key: {key!r}")
+        # the literal path lets SQLite use the expression indexes of migration 2
+        rows = self._db.execute(
+            f"SELECT doc FROM records WHERE json_extract(doc, '$.meta.{key}') = ? "
+            "ORDER BY created_at, id",
+            (value,),
+        )
+        return [Record.from_dict(json.loads(r[0])) for r in rows]
+
+    def cursor(self, name: str) -> str | None:
+        row = self._db.execute("SELECT value FROM cursors WHERE name=?", (name,)).fetchone()
+        return str(row[0]) if row else None
+
     def records(self) -> Iterator[Record]:
         for row in self._db.execute("SELECT doc FROM records ORDER BY created_at, id"):
             yield Record.from_dict(json.loads(row[0]))
@@ -351,6 +378,13 @@ class _SQLiteTransaction(Transaction):
         self.audit("void", row["record_id"], {"number": number, "reason": reason})
         updated = self.db.execute("SELECT * FROM numbers WHERE number=?", (number,)).fetchone()
         return _entry(updated)
+
+    def set_cursor(self, name: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO cursors VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value=excluded.value, at=excluded.at",
+            (name, value, _now()),
+        )
 
     def audit(self, action: str, record_id: str | None, detail: dict[str, Any]) -> AuditEvent:
         last = self.db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
