@@ -92,6 +92,16 @@ class Transaction(ABC):
         """Insert a record and its number-register entry; appends an audit event."""
 
     @abstractmethod
+    def reserve_number(
+        self, series: str, office_code: str, period: str, seq: int, number: str, record_id: str
+    ) -> None:
+        """Enter a taken number in the register as ``reserved`` for a record still being made.
+
+        :meth:`add_record` of that record turns it ``issued``; a failure voids it. Either
+        way the number stays in the register: a reservation is never rolled back.
+        """
+
+    @abstractmethod
     def void_number(self, number: str, reason: str) -> NumberEntry:
         """Mark a number void with a reason; it is never handed out again."""
 
@@ -151,6 +161,10 @@ class Catalog(ABC):
 
     @abstractmethod
     def register(self, series: str, period: str | None = None) -> list[NumberEntry]: ...
+
+    @abstractmethod
+    def reservations(self) -> list[NumberEntry]:
+        """Numbers still ``reserved``: being issued now, or left by a process that died."""
 
     @abstractmethod
     def last_change(self) -> int: ...

@@ -477,6 +477,14 @@ class PostgresCatalog(Catalog):
         rows = self._rows(sql + " ORDER BY office_code, period, seq", args, "reading a register")
         return [_entry(r) for r in rows]
 
+    def reservations(self) -> list[NumberEntry]:
+        rows = self._rows(
+            f"SELECT {_NUMBER_COLUMNS} FROM numbers WHERE status='reserved' ORDER BY at",
+            (),
+            "listing reserved numbers",
+        )
+        return [_entry(r) for r in rows]
+
     def last_change(self) -> int:
         row = self._row("SELECT COALESCE(MAX(seq), 0) FROM audit", (), "reading the last change")
         return int(row[0])
@@ -559,7 +567,12 @@ class _PostgresTransaction(Transaction):
                 seq = record.meta.get("seq")
                 if not (record.series and isinstance(seq, int)):
                     raise NumberingError(f"record {record.id} has a number but no series/seq")
-                taken = self.conn.execute(
+                held = self.conn.execute(
+                    "UPDATE numbers SET status='issued', at=%s, actor=%s "
+                    "WHERE number=%s AND status='reserved' AND record_id=%s RETURNING seq",
+                    (_now(), self.actor, record.number, record.id),
+                ).fetchone()
+                taken = held or self.conn.execute(
                     "INSERT INTO numbers VALUES (%s, %s, %s, %s, %s, %s, 'issued', %s, %s, '') "
                     "ON CONFLICT DO NOTHING RETURNING seq",
                     (
@@ -576,6 +589,18 @@ class _PostgresTransaction(Transaction):
                 if taken is None:
                     raise NumberingError(f"number {record.number} is already in the register")
             self.audit(action, record.id, {"digest": record.digest(), "number": record.number})
+
+    def reserve_number(
+        self, series: str, office_code: str, period: str, seq: int, number: str, record_id: str
+    ) -> None:
+        taken = self.conn.execute(
+            "INSERT INTO numbers VALUES (%s, %s, %s, %s, %s, %s, 'reserved', %s, %s, '') "
+            "ON CONFLICT DO NOTHING RETURNING seq",
+            (series, office_code, period, seq, number, record_id, _now(), self.actor),
+        ).fetchone()
+        if taken is None:
+            raise NumberingError(f"number {number} is already in the register")
+        self.audit("reserve", record_id, {"number": number})
 
     def void_number(self, number: str, reason: str) -> NumberEntry:
         row = self.conn.execute(

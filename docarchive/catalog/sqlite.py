@@ -266,6 +266,10 @@ class SQLiteCatalog(Catalog):
         rows = self._db.execute(sql + " ORDER BY office_code, period, seq", args)
         return [_entry(r) for r in rows]
 
+    def reservations(self) -> list[NumberEntry]:
+        rows = self._db.execute("SELECT * FROM numbers WHERE status='reserved' ORDER BY at")
+        return [_entry(r) for r in rows]
+
     def last_change(self) -> int:
         return int(self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM audit").fetchone()[0])
 
@@ -346,23 +350,55 @@ class _SQLiteTransaction(Transaction):
             seq = record.meta.get("seq")
             if not (record.series and isinstance(seq, int)):
                 raise NumberingError(f"record {record.id} has a number but no series/seq")
-            try:
+            held = self.db.execute(
+                "SELECT status, record_id FROM numbers WHERE number=?", (record.number,)
+            ).fetchone()
+            if held is not None and held["status"] == "reserved" and held["record_id"] == record.id:
                 self.db.execute(
-                    "INSERT INTO numbers VALUES (?, ?, ?, ?, ?, ?, 'issued', ?, ?, '')",
-                    (
-                        record.series,
-                        str(record.meta.get("office_code", "")),
-                        str(record.meta.get("period", "")),
-                        seq,
-                        record.number,
-                        record.id,
-                        _now(),
-                        self.actor,
-                    ),
+                    "UPDATE numbers SET status='issued', at=?, actor=? WHERE number=?",
+                    (_now(), self.actor, record.number),
                 )
-            except sqlite3.IntegrityError as exc:
-                raise NumberingError(f"number {record.number} is already in the register") from exc
+            elif held is not None:
+                raise NumberingError(f"number {record.number} is already in the register")
+            else:
+                self._enter_record(record, seq)
         self.audit(action, record.id, {"digest": record.digest(), "number": record.number})
+
+    def reserve_number(
+        self, series: str, office_code: str, period: str, seq: int, number: str, record_id: str
+    ) -> None:
+        self._enter(series, office_code, period, seq, number, record_id, "reserved")
+        self.audit("reserve", record_id, {"number": number})
+
+    def _enter_record(self, record: Record, seq: int) -> None:
+        self._enter(
+            str(record.series),
+            str(record.meta.get("office_code", "")),
+            str(record.meta.get("period", "")),
+            seq,
+            str(record.number),
+            record.id,
+            "issued",
+        )
+
+    def _enter(
+        self,
+        series: str,
+        office_code: str,
+        period: str,
+        seq: int,
+        number: str,
+        record_id: str,
+        status: str,
+    ) -> None:
+        """One new line of the register."""
+        try:
+            self.db.execute(
+                "INSERT INTO numbers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '')",
+                (series, office_code, period, seq, number, record_id, status, _now(), self.actor),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise NumberingError(f"number {number} is already in the register") from exc
 
     def void_number(self, number: str, reason: str) -> NumberEntry:
         row = self.db.execute("SELECT * FROM numbers WHERE number=?", (number,)).fetchone()

@@ -79,6 +79,9 @@ def numbered_record(
     )
 
 
+NUMBER = f"{OFFICE}/ت/1/{YEAR}"
+
+
 class CatalogConformance:
     """Tests every :class:`Catalog` backend must pass."""
 
@@ -301,6 +304,47 @@ class CatalogConformance:
         assert catalog.last_change() == changes + 1
         last = list(catalog.audit_events())[-1]
         assert (last.record_id, last.actor) == ("circ-1", "head-of-office")
+
+    def test_reserved_number_becomes_issued_with_its_record(self, catalog: Catalog) -> None:
+        with catalog.transaction("issuer") as tx:
+            seq = tx.next_number(SERIES, OFFICE, YEAR)
+            tx.reserve_number(SERIES, OFFICE, YEAR, seq, NUMBER, "circ-1")
+        entry = catalog.find_number(NUMBER)
+        assert entry is not None and (entry.status, entry.record_id) == ("reserved", "circ-1")
+        assert [e.number for e in catalog.reservations()] == [NUMBER]
+        assert catalog.get("circ-1") is None
+        with catalog.transaction("issuer") as tx:
+            tx.add_record(numbered_record("circ-1", seq, number=NUMBER))
+        entry = catalog.find_number(NUMBER)
+        assert entry is not None and (entry.status, entry.record_id) == ("issued", "circ-1")
+        assert catalog.reservations() == []
+        assert [e.action for e in catalog.audit_events()] == ["reserve", "create"]
+
+    def test_reserved_number_cannot_be_taken_by_another_record(self, catalog: Catalog) -> None:
+        with catalog.transaction("issuer") as tx:
+            seq = tx.next_number(SERIES, OFFICE, YEAR)
+            tx.reserve_number(SERIES, OFFICE, YEAR, seq, NUMBER, "circ-1")
+        refused = pytest.raises(NumberingError, match="already in the register")
+        with refused, catalog.transaction("issuer") as tx:
+            tx.add_record(numbered_record("someone-else", seq, number=NUMBER))
+        refused = pytest.raises(NumberingError, match="already in the register")
+        with refused, catalog.transaction("issuer") as tx:
+            tx.reserve_number(SERIES, OFFICE, YEAR, seq, NUMBER, "circ-2")
+
+    def test_failed_issue_voids_its_reservation(self, catalog: Catalog) -> None:
+        with catalog.transaction("issuer") as tx:
+            seq = tx.next_number(SERIES, OFFICE, YEAR)
+            tx.reserve_number(SERIES, OFFICE, YEAR, seq, NUMBER, "circ-1")
+        with catalog.transaction("issuer") as tx:
+            entry = tx.void_number(NUMBER, "issue failed: LibreOffice timed out")
+        assert (entry.status, entry.reason, entry.record_id) == (
+            "void",
+            "issue failed: LibreOffice timed out",
+            "circ-1",
+        )
+        assert catalog.reservations() == []
+        with catalog.transaction("issuer") as tx:
+            assert tx.next_number(SERIES, OFFICE, YEAR) == 2
 
     def test_void_twice_is_refused(self, catalog: Catalog) -> None:
         number = self.issue(catalog, "circ-1").number or ""
