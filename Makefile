@@ -22,9 +22,11 @@ demo: install
 	$(BIN)/docarchive init $(DEMO)
 	$(BIN)/docarchive --root $(DEMO) issue circular examples/data/circular.json
 	$(BIN)/docarchive --root $(DEMO) ingest scan examples/data/scans
+	$(BIN)/docarchive --root $(DEMO) ingest mail examples/data/mail
 	$(BIN)/docarchive --root $(DEMO) search "الأرشفة"
 	$(BIN)/docarchive --root $(DEMO) search "الوزاره"
 	$(BIN)/docarchive --root $(DEMO) search expenditure
+	$(BIN)/docarchive --root $(DEMO) search "سعاد"
 	$(BIN)/docarchive --root $(DEMO) verify
 
 test: install lint
@@ -36,6 +38,11 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/bench_search.py
+	$(BIN)/python bench/bench_numbering.py
+	$(BIN)/python bench/bench_stamp.py
+	$(BIN)/python bench/bench_render.py
+	$(BIN)/python bench/bench_storage.py
+	$(BIN)/python bench/bench_mail.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

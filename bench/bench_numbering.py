@@ -31,8 +31,15 @@ def take(path: str, n: int) -> list[int]:
         with catalog.transaction("bench") as tx:
             seq = tx.next_number("circular", "BENCH", "2026")
             number = f"BENCH/{seq}/2026"
-            tx.add_record(Record(id=new_id(), kind="circular", number=number, series="circular",
-                                 meta={"seq": seq, "period": "2026", "office_code": "BENCH"}))
+            tx.add_record(
+                Record(
+                    id=new_id(),
+                    kind="circular",
+                    number=number,
+                    series="circular",
+                    meta={"seq": seq, "period": "2026", "office_code": "BENCH"},
+                )
+            )
         seqs.append(seq)
     catalog.close()
     return seqs
@@ -70,10 +77,14 @@ def main(n: int = 2000) -> None:
     exact = numbers == list(range(1, 4 * n + 1))
 
     print(f"bare SQLite counter      {n / bare_s:8.0f} transactions/s")
-    print(f"one process              {n / one_s:8.0f} numbers/s   "
-          f"ratio {bare_s / one_s:.2f}x of the bare counter (target >= 1,000 numbers/s)")
-    print(f"four processes at once   {4 * n / four_s:8.0f} numbers/s   "
-          f"{4 * n} numbers exactly 1..{4 * n}: {'yes' if exact else 'NO'}")
+    print(
+        f"one process              {n / one_s:8.0f} numbers/s   "
+        f"ratio {bare_s / one_s:.2f}x of the bare counter (target >= 1,000 numbers/s)"
+    )
+    print(
+        f"four processes at once   {4 * n / four_s:8.0f} numbers/s   "
+        f"{4 * n} numbers exactly 1..{4 * n}: {'yes' if exact else 'NO'}"
+    )
     if not exact:
         sys.exit(1)
 

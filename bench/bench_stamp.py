@@ -45,8 +45,11 @@ def bare(pdf: bytes, overlay_pdf: bytes) -> bytes:
 def main(pages: int = 200) -> None:
     pdf = document(pages)
     code = verification_code(b"k" * 32, "5ed7f3aecb5e44fb9117", "م.و/ت/12/2026", "a" * 64)
-    stamp = Stamp("مكتب الوزير — صادر", ("العدد: م.و/ت/12/2026", "التاريخ: 2026/11/22"),
-                  qr=f"م.و/ت/12/2026|{code}")
+    stamp = Stamp(
+        "مكتب الوزير — صادر",
+        ("العدد: م.و/ت/12/2026", "التاريخ: 2026/11/22"),
+        qr=f"م.و/ت/12/2026|{code}",
+    )
     style = StampStyle(pages="all")
     w, h = A4
     stamp_pdf(pdf, stamp, style)  # warm up fonts

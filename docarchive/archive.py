@@ -17,7 +17,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .catalog import Catalog, NumberEntry, open_catalog
 from .config import SETTINGS_FILE, Settings, default_actor
 from .errors import (
+    AccessDeniedError,
     ConfigurationError,
     DocArchiveError,
     IngestError,
@@ -41,8 +42,8 @@ from .ingest.imap import password_for as imap_password
 from .ingest.mail import MAIL_TYPE, MailInput, message_bytes, parse_mail, read_inputs, safe_name
 from .limits import Limits
 from .records import Classification, FileRef, Record, new_id
-from .search import IndexBusy, Query, SearchIndex, open_index
-from .stamping import parse_code, verification_code
+from .search import IndexBusy, IndexCorrupt, Query, SearchIndex, open_index
+from .stamping import Stamp, parse_code, stamp_pdf, verification_code
 from .storage import BlobStorage, open_storage
 from .templates import (
     DEFAULT_DATE_FORMAT,
@@ -53,6 +54,8 @@ from .templates import (
     render_docx,
     template_fields,
 )
+from .templates.filters import hijri
+from .templates.render import _check_fields
 
 __all__ = [
     "Archive",
@@ -74,6 +77,9 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True)
 class SearchHit:
+    """One record found: its score and an extract with the matched words marked
+    ``<mark>…</mark>``."""
+
     record: Record
     score: float
     snippet: str
@@ -84,6 +90,9 @@ class SearchHit:
 
 @dataclass
 class SearchResults:
+    """A page of hits, how many records match in all (``total``) and the facet counts
+    by kind, year and office; all within the caller's clearance."""
+
     total: int
     hits: list[SearchHit]
     facets: dict[str, dict[str, int]]
@@ -250,8 +259,10 @@ class Archive:
         return archive
 
     def _ready(self) -> Archive:
-        """Bring a freshly opened archive up to date: quarantine folder, index caught up."""
+        """Bring a freshly opened archive up to date: quarantine folder, numbers left
+        reserved by dead processes voided, index caught up."""
         (self.settings.root / "quarantine").mkdir(parents=True, exist_ok=True)
+        self.void_interrupted()
         self.catch_up()
         return self
 
@@ -302,23 +313,35 @@ class Archive:
         """Apply catalog changes the index has not seen; returns the change it reached.
 
         When another process holds the index, this stops quietly: that process, or the
-        next call, brings the index up to date.
+        next call, brings the index up to date. A damaged index (missing or altered
+        files, an unreadable state) is rebuilt from the catalog: the index is derived,
+        so opening an archive never fails on it.
         """
-        applied = self.index.applied()
-        while applied < self.catalog.last_change():
-            changes = self.catalog.changes_since(applied, limit=500)
-            if not changes:
-                break
-            ids = sorted({rid for _, rid in changes if rid})
-            found = self.catalog.get_many(ids)
-            through = changes[-1][0]
-            try:
+        applied = 0
+        try:
+            applied = self.index.applied()
+            if applied > self.catalog.last_change():
+                raise IndexCorrupt(
+                    f"the index has applied change {applied}, the catalog's last is "
+                    f"{self.catalog.last_change()} (a catalog restored from a backup?)"
+                )
+            while applied < self.catalog.last_change():
+                changes = self.catalog.changes_since(applied, limit=500)
+                if not changes:
+                    break
+                ids = sorted({rid for _, rid in changes if rid})
+                found = self.catalog.get_many(ids)
+                through = changes[-1][0]
                 self.index.apply(list(found.values()), [i for i in ids if i not in found], through)
-            except IndexBusy:
-                log.info("index busy; it will catch up later")
-                return applied
-            applied = max(through, self.index.applied())
-        return applied
+                applied = max(through, self.index.applied())
+            return applied
+        except IndexBusy:
+            log.info("index busy; it will catch up later")
+            return applied
+        except IndexCorrupt as exc:
+            log.warning("search index damaged (%s); rebuilding it from the catalog", exc)
+            self.reindex()
+            return self.index.applied()
 
     # -- templates and issuing --------------------------------------------------------------
 
@@ -395,8 +418,7 @@ class Archive:
         return docx_to_pdf([docx], [name], limits=self.settings.limits)[0]
 
     def _date_format(self) -> str:
-        # the office's date format, once Settings has one ([office] date_format)
-        return str(getattr(self.settings, "date_format", None) or DEFAULT_DATE_FORMAT)
+        return self.settings.date_format or DEFAULT_DATE_FORMAT
 
     def _context(
         self, data: Mapping[str, Any], *, number: str | None, when: datetime
@@ -437,10 +459,17 @@ class Archive:
         classification: str | Classification | None = None,
         actor: str | None = None,
     ) -> Record:
-        """Number, render, store and index a document of ``kind`` from ``data``.
+        """Number, render, convert to the official PDF, stamp, store and index a document.
 
-        The number is taken in the catalog transaction that creates the record, so a
-        failure anywhere before the commit leaves no number behind and no gap.
+        The pipeline: the next number of the kind's series is taken and entered in the
+        register as reserved (a short catalog transaction: the numbering lock is never
+        held while rendering or converting); the DOCX is rendered with that number, turned
+        into PDF by LibreOffice and stamped (number, date, Hijri date, QR with the
+        verification code); both files are stored; then the record is committed and the
+        number becomes issued. If anything fails after the number was taken, the number
+        is voided with the reason — it never silently disappears — and the error is
+        raised. A process killed mid-way leaves a reservation, voided when the archive is
+        next opened after ``[issue] reservation_timeout_seconds``.
         """
         if not isinstance(data, Mapping):
             raise TemplateError(f"the data for a {kind} must be an object of fields")
@@ -450,15 +479,34 @@ class Archive:
         who = self._actor(actor)
         when = self.now()
         office_code = self.settings.office_code
+        period = series.period(when.year)
+        record_id = new_id()
+        # user errors (a missing field, a broken template) must not cost a number
+        fields = template_fields(template, self.settings.limits)
+        _check_fields(fields, self._context(data, number="", when=when), template.name)
         with self.catalog.transaction(who) as tx:
-            seq = tx.next_number(series.name, office_code, series.period(when.year))
+            seq = tx.next_number(series.name, office_code, period)
             number = series.format_number(seq, year=when.year, office_code=office_code)
+            tx.reserve_number(series.name, office_code, period, seq, number, record_id)
+        try:
             docx = render_docx(
-                template, self._context(data, number=number, when=when), self.settings.limits
+                template,
+                self._context(data, number=number, when=when),
+                self.settings.limits,
+                date_format=self._date_format(),
             )
             blob = self.storage.put(docx)
+            files = [FileRef("original", blob.sha256, blob.size, DOCX, f"{kind}.docx")]
+            code = verification_code(self.settings.stamp_key(), record_id, number, blob.sha256)
+            if self.settings.issue_pdf:
+                pdf = docx_to_pdf([docx], [f"{kind} {number}"], limits=self.settings.limits)[0]
+                stamped = stamp_pdf(pdf, self._outgoing_stamp(number, when, code),
+                                    self.settings.stamp, self.settings.limits)
+                rendition = self.storage.put(stamped)
+                files.append(FileRef("rendition", rendition.sha256, rendition.size,
+                                     "application/pdf", f"{kind}.pdf"))
             record = Record(
-                id=new_id(),
+                id=record_id,
                 kind=kind,
                 subject=str(data.get("subject", "")),
                 text=docx_text(docx),
@@ -469,18 +517,65 @@ class Archive:
                 office=office_code,
                 dates={"issued": when.isoformat(), "created": when.isoformat()},
                 classification=level,
-                files=[FileRef("original", blob.sha256, blob.size, DOCX, f"{kind}.docx")],
+                files=files,
                 source="issued",
                 meta={
                     "seq": seq,
-                    "period": series.period(when.year),
+                    "period": period,
                     "office_code": office_code,
                     "template": template.name,
+                    "verification_code": code,
                 },
             )
-            tx.add_record(record)
+            with self.catalog.transaction(who) as tx:
+                tx.add_record(record)
+        except BaseException as exc:
+            self._void_after_failure(number, who, exc)
+            raise
         self.catch_up()
         return record
+
+    def _outgoing_stamp(self, number: str, when: datetime, code: str) -> Stamp:
+        lines = [f"العدد: {number}", f"التاريخ: {when.strftime(self._date_format())}"]
+        if self.settings.stamp_hijri:
+            lines.append(f"الموافق: {hijri(when.date())}")
+        lines.append(f"رمز التحقق: {code.split('-', 1)[1][:8]}")
+        return Stamp(f"{self.settings.office_name} — صادر", tuple(lines), qr=f"{number}|{code}")
+
+    def _void_after_failure(self, number: str, actor: str, exc: BaseException) -> None:
+        reason = f"issue failed: {type(exc).__name__}: {exc}".splitlines()[0][:500]
+        try:
+            with self.catalog.transaction(actor) as tx:
+                tx.void_number(number, reason)
+        except Exception:  # the reservation stays; the next open voids it
+            log.exception("could not void number %s after a failed issue", number)
+
+    def void_interrupted(self, *, older_than_s: int | None = None,
+                         actor: str | None = None) -> list[NumberEntry]:
+        """Void reservations left by processes that died mid-issue; returns what was voided.
+
+        Runs on every open. A reservation younger than ``older_than_s`` (default
+        ``[issue] reservation_timeout_seconds``) may belong to a process still at work
+        and is left alone.
+        """
+        limit = self.settings.reservation_timeout_s if older_than_s is None else older_than_s
+        now = datetime.now(UTC)
+        voided = []
+        for entry in self.catalog.reservations():
+            try:
+                age = (now - datetime.fromisoformat(entry.at)).total_seconds()
+            except ValueError:
+                age = float("inf")
+            if age < limit:
+                continue
+            reason = (f"interrupted: the issuing process stopped before the document was "
+                      f"stored (reserved {entry.at[:19]} by {entry.actor})")
+            try:
+                with self.catalog.transaction(actor or "docarchive") as tx:
+                    voided.append(tx.void_number(entry.number, reason))
+            except NumberingError:  # finished or voided meanwhile by its own process
+                continue
+        return voided
 
     # -- ingest -----------------------------------------------------------------------------
 
@@ -834,23 +929,56 @@ class Archive:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def get(self, id_or_number: str, *, clearance: str | Classification | None = None) -> Record:
-        """A record by id or official number; NotFoundError when absent or above clearance."""
-        allowed = self._clearance(clearance)
+    def get(
+        self,
+        id_or_number: str,
+        *,
+        clearance: str | Classification | None = None,
+        user: str | None = None,
+    ) -> Record:
+        """A record by id or official number.
+
+        NotFoundError when there is none; AccessDeniedError when it is classified above
+        the caller's clearance (see :meth:`search` for ``clearance`` and ``user``).
+        """
+        allowed = self._clearance(clearance, user)
         record = self.catalog.get(id_or_number)
         if record is None:
             entry = self.catalog.find_number(id_or_number)
             record = self.catalog.get(entry.record_id) if entry and entry.record_id else None
-        if record is None or record.classification > allowed:
+        if record is None:
             raise NotFoundError(f"no record {id_or_number!r}")
+        if record.classification > allowed:
+            raise AccessDeniedError(
+                f"record {id_or_number!r} is classified above your clearance ({allowed.label})"
+            )
         return record
 
     def blob(self, sha256: str) -> bytes:
         """The bytes of a stored file."""
         return self.storage.get(sha256)
 
-    def _clearance(self, value: str | Classification | None) -> Classification:
-        return self.settings.default_clearance if value is None else Classification.parse(value)
+    def _clearance(
+        self, value: str | Classification | None, user: str | None = None
+    ) -> Classification:
+        """The clearance to apply.
+
+        A library caller (``user`` None) passes the clearance of the person it acts for,
+        or gets ``[access] default_clearance``. For a ``user`` (the command line), the
+        settings give their own clearance (``[access.users]``); ``value`` may lower it,
+        never raise it.
+        """
+        if user is None:
+            return self.settings.default_clearance if value is None else Classification.parse(value)
+        own = self.settings.clearance_of(user)
+        if value is None:
+            return own
+        asked = Classification.parse(value)
+        if asked > own:
+            raise AccessDeniedError(
+                f"{user} holds clearance {own.label} and cannot act as {asked.label}"
+            )
+        return asked
 
     def search(
         self,
@@ -865,8 +993,21 @@ class Archive:
         page: int = 1,
         page_size: int = 10,
         clearance: str | Classification | None = None,
+        user: str | None = None,
     ) -> SearchResults:
-        """Full-text search in Arabic and English, within the caller's clearance."""
+        """Full-text search in Arabic and English, within the caller's clearance.
+
+        ``query`` is in whoosh's query language: words (found in any form: الوزارة,
+        والوزاره, وزارات), ``"phrases"`` (the exact wording ranks first), ``AND``/``OR``/
+        ``NOT``, ``field:`` prefixes (subject, sender, to, number, attachments, kind,
+        office, year, thread, issued, received; ``exact:`` for the exact form only) and
+        wildcards. ``kind``, ``office``, ``sender`` (exact) and ``date_from``/``date_to``
+        (dates or ISO strings, inclusive) filter; ``sort`` is ``relevance`` or
+        ``newest``. ``clearance`` is the caller's (default ``[access]
+        default_clearance``); with ``user``, the user's own from the settings, which
+        ``clearance`` can only lower (AccessDeniedError otherwise). Nothing above it
+        shows in hits, total, facets or snippets.
+        """
         if sort not in ("relevance", "newest"):
             raise SearchError(f"sort must be 'relevance' or 'newest', not {sort!r}")
         if page < 1 or page_size < 1:
@@ -875,7 +1016,7 @@ class Archive:
             raise SearchError("the query is empty")
         q = Query(
             text=query,
-            clearance=self._clearance(clearance),
+            clearance=self._clearance(clearance, user),
             kind=kind,
             office=office,
             sender=sender,
@@ -886,7 +1027,17 @@ class Archive:
             page_size=page_size,
         )
         self.catch_up()
-        found = self.index.search(q)
+        try:
+            found = self.index.search(q)
+        except IndexCorrupt as exc:
+            log.warning("search index damaged (%s); rebuilding it from the catalog", exc)
+            self.reindex()
+            try:
+                found = self.index.search(q)
+            except IndexCorrupt as again:
+                raise SearchError(f"the search index cannot be read: {again}") from again
+        except IndexBusy:
+            raise SearchError("the search index is being rebuilt; try again shortly") from None
         records = self.catalog.get_many([h.id for h in found.hits])
         hits = [
             SearchHit(records[h.id], h.score, self.index.snippet(records[h.id].text, q))
@@ -1022,19 +1173,13 @@ class Archive:
         return None
 
     def reindex(self) -> int:
-        """Rebuild the search index from the catalog and blobs alone; returns records indexed."""
+        """Rebuild the search index from the catalog and blobs alone; returns records indexed.
+
+        The new index replaces the old one at once (searches meanwhile see the old one);
+        changes made while it was built are applied after.
+        """
         through = self.catalog.last_change()
-        self.index.clear()
-        batch: list[Record] = []
-        count = 0
-        for record in self.catalog.records():
-            batch.append(record)
-            if len(batch) == 500:
-                self.index.apply(batch, [], 0)
-                count += len(batch)
-                batch = []
-        self.index.apply(batch, [], through)
-        count += len(batch)
+        count = self.index.rebuild(self.catalog.records(), through)
         self.catch_up()
         return count
 

@@ -144,13 +144,28 @@ def templates() -> None:
 @archive_options
 @json_option
 def templates_list(archive: Archive, actor: str | None, as_json: bool) -> None:
-    """List the templates: built-in ones and the office's own."""
-    found = {kind: str(path) for kind, path in sorted(archive.templates().items())}
+    """List the templates, built-in ones and the office's own, with the fields each needs.
+
+    The archive gives every template ministry, office, office_code, number and date.
+    """
+    from .templates.render import ARCHIVE_FIELDS
+
+    found: dict[str, Any] = {}
+    for kind, path in sorted(archive.templates().items()):
+        fields = archive.template_fields(path)
+        found[kind] = {
+            "path": str(path),
+            "needs": [f for f in fields.needs if f not in ARCHIVE_FIELDS],
+            **fields.to_dict(),
+        }
     if as_json:
         _dump(found)
     else:
-        for kind, path in found.items():
-            click.echo(f"{kind}\t{path}")
+        for kind, info in found.items():
+            click.echo(f"{kind}\t{info['path']}")
+            click.echo(f"  needs: {', '.join(info['needs']) or '-'}")
+            if info["optional"]:
+                click.echo(f"  optional: {', '.join(info['optional'])}")
 
 
 @main.command()
@@ -161,14 +176,19 @@ def templates_list(archive: Archive, actor: str | None, as_json: bool) -> None:
     "--output",
     type=click.Path(path_type=Path),
     required=True,
-    help="Where to write the .docx.",
+    help="Where to write the document: OUT.docx, or OUT.pdf (through LibreOffice).",
 )
 @archive_options
 def render(archive: Archive, actor: str | None, template: str, data: Path, output: Path) -> None:
-    """Render TEMPLATE (a kind or a .docx file) with DATA.json, without numbering it."""
-    if output.suffix.lower() != ".docx":
-        raise DocArchiveError(f"{output}: only .docx output is available for now")
-    output.write_bytes(archive.render(template, _load_data(data)))
+    """Render TEMPLATE (a kind or a .docx file) with DATA.json, without numbering it.
+
+    Image paths in the data (logo, {"image": ...}) are read relative to DATA.json.
+    """
+    fmt = output.suffix.lower().lstrip(".")
+    if fmt not in ("docx", "pdf"):
+        raise DocArchiveError(f"{output}: the output must be a .docx or a .pdf file")
+    document = archive.render(template, _load_data(data), format=fmt, image_dir=data.parent)
+    output.write_bytes(document)
     click.echo(f"wrote {output}")
 
 
@@ -196,7 +216,7 @@ def issue(
 
 @main.group()
 def ingest() -> None:
-    """Archive what arrives: paper scans."""
+    """Archive what arrives: paper scans and mail."""
 
 
 @ingest.command("scan")
@@ -239,6 +259,57 @@ def ingest_scan(
         click.echo(f"docarchive: {summary}", err=True)
 
 
+@ingest.command("mail")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--since", help="IMAP only: mail received on or after this date (YYYY-MM-DD).")
+@click.option("--classification", help="public, internal, confidential, secret, top-secret.")
+@archive_options
+@json_option
+def ingest_mail(
+    archive: Archive,
+    actor: str | None,
+    sources: tuple[str, ...],
+    since: str | None,
+    classification: str | None,
+    as_json: bool,
+) -> None:
+    """Archive mail: .eml and mbox files, Maildir folders, folders of them, and IMAP
+    mailboxes (imaps://USER@HOST/INBOX; password in DOCARCHIVE_IMAP_PASSWORD or ~/.netrc).
+    A rerun fetches only new mail; refused messages go to quarantine."""
+    from tqdm import tqdm
+
+    from .ingest import is_imap_url
+
+    missing = [s for s in sources if not is_imap_url(s) and not Path(s).exists()]
+    if missing:
+        raise DocArchiveError(f"{missing[0]}: no such file or folder")
+    with tqdm(desc="ingest", unit="msg", disable=not sys.stderr.isatty(), leave=False) as bar:
+        result = archive.ingest_mails(
+            sources,
+            since=since,
+            classification=classification,
+            actor=actor,
+            progress=lambda _: bar.update(),
+        )
+    if as_json:
+        _dump(result.to_dict())
+    else:
+        for r in result.ingested:
+            click.echo(f"archived mail {r.subject}  (id {r.id}, {len(r.files) - 1} attached)")
+        for d in result.duplicates:
+            click.echo(f"already archived {d['file']}  (id {d['id']})")
+        for q in result.quarantined:
+            click.echo(f"quarantined {q['file']}: {q['reason']}")
+    done = len(result.ingested) + len(result.duplicates)
+    if result.quarantined:
+        total = done + len(result.quarantined)
+        summary = f"{len(result.quarantined)} of {total} messages quarantined"
+        if done == 0:
+            first = result.quarantined[0]
+            raise DocArchiveError(f"{summary}: {first['file']}: {first['reason']}")
+        click.echo(f"docarchive: {summary}", err=True)
+
+
 @main.command()
 @click.argument("query")
 @click.option("--kind", help="Only records of this kind.")
@@ -249,7 +320,10 @@ def ingest_scan(
 @click.option("--sort", type=click.Choice(["relevance", "newest"]), default="relevance")
 @click.option("--page", type=click.IntRange(min=1), default=1)
 @click.option("--limit", type=click.IntRange(min=1), default=10, help="Hits per page.")
-@click.option("--clearance", help="Caller's clearance [env DOCARCHIVE_CLEARANCE].")
+@click.option(
+    "--clearance",
+    help="Search with a lower clearance than your own ([access.users] in the settings).",
+)
 @archive_options
 @json_option
 def search(
@@ -267,7 +341,14 @@ def search(
     clearance: str | None,
     as_json: bool,
 ) -> None:
-    """Full-text search in Arabic and English."""
+    """Full-text search in Arabic and English.
+
+    QUERY is in whoosh's query language: words (any form: الوزارة finds والوزاره),
+    "exact phrases", AND/OR/NOT, field:value (subject, sender, to, number, kind, office,
+    year, issued, received, attachments, exact) and wildcards (وزار*).
+    """
+    from .config import default_actor
+
     results = archive.search(
         query,
         kind=kind,
@@ -279,30 +360,45 @@ def search(
         page=page,
         page_size=limit,
         clearance=clearance,
+        user=actor or default_actor(),
     )
     if as_json:
         _dump(results.to_dict())
         return
-    click.echo(f"{results.total} found")
+    first = (page - 1) * limit + 1
+    shown = f", {first}–{first + len(results.hits) - 1} shown" if results.hits else ""
+    click.echo(f"{results.total} found{shown}")
+    for name, counts in results.facets.items():
+        if counts:
+            click.echo(f"  {name}: " + ", ".join(f"{k or '-'} {n}" for k, n in counts.items()))
     for hit in results.hits:
         r = hit.record
-        click.echo(f"\n{r.id}  {r.kind}  {r.number or '-'}  score {hit.score:.2f}")
+        when = r.year and (r.dates.get("issued") or r.dates.get("received") or "")[:10]
+        click.echo(f"\n{r.number or r.id}  [{r.kind}]  {when or '-'}  score {hit.score:.2f}")
         click.echo(f"  {r.subject}")
         click.echo(f"  {hit.snippet}")
 
 
 @main.command()
 @click.argument("id")
-@click.option("--clearance", help="Caller's clearance [env DOCARCHIVE_CLEARANCE].")
+@click.option(
+    "--clearance",
+    help="Show with a lower clearance than your own ([access.users] in the settings).",
+)
 @archive_options
 @json_option
 def show(
     archive: Archive, actor: str | None, id: str, clearance: str | None, as_json: bool
 ) -> None:
-    """Show one record, by id or number."""
-    record = archive.get(id, clearance=clearance)
+    """Show one record, by id or number; for mail, its thread too."""
+    from .config import default_actor
+
+    level = archive._clearance(clearance, actor or default_actor())
+    record = archive.get(id, clearance=level)
+    thread = archive.thread(record.id, clearance=level) if record.source == "mail" else []
     if as_json:
-        _dump(record.to_dict())
+        listed = [{"id": r.id, "subject": r.subject, "sender": r.sender} for r in thread]
+        _dump({**record.to_dict(), "thread": listed} if thread else record.to_dict())
         return
     data = record.to_dict()
     for key in ("id", "kind", "number", "subject", "sender", "office", "classification", "source"):
@@ -311,6 +407,12 @@ def show(
         click.echo(f"{key}: {value}")
     for f in record.files:
         click.echo(f"file: {f.role} {f.name} {f.media_type} {f.size} bytes sha256:{f.sha256}")
+    for key, value in record.links.items():
+        click.echo(f"{key}: {value}")
+    for r in thread if len(thread) > 1 else []:
+        when = (r.dates.get("sent") or r.dates.get("received") or "")[:16]
+        mark = "*" if r.id == record.id or r.id == record.links.get("attachment_of") else " "
+        click.echo(f"thread: {mark} {when}  {r.id}  {r.sender}: {r.subject}")
     click.echo("")
     click.echo(record.text)
 

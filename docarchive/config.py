@@ -18,7 +18,11 @@ argument > ``DOCARCHIVE_*`` environment variable > ``docarchive.toml`` > default
 
     [access]
     default_classification = "internal"
-    default_clearance = "internal"
+    default_clearance = "internal"   # of users not listed below
+
+    [access.users]         # each user's clearance; init writes its user as top-secret
+    "m.hassan" = "top-secret"
+    clerk7 = "confidential"
 
     [series.circular]      # see docarchive.numbering
     format = "{office_code}/{kind_code}/{seq}/{year}"
@@ -87,8 +91,10 @@ class Settings:
     office_code: str = "م.و"
     ministry: str = "جمهورية العراق"
     timezone: str = "Asia/Baghdad"
+    date_format: str = "%Y/%m/%d"
     default_classification: Classification = Classification.INTERNAL
     default_clearance: Classification = Classification.INTERNAL
+    users: dict[str, Classification] = field(default_factory=dict)
     series: dict[str, SeriesConfig] = field(default_factory=lambda: dict(DEFAULT_SERIES))
     limits: Limits = field(default_factory=Limits)
     templates_dir: Path | None = None
@@ -118,6 +124,10 @@ class Settings:
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32) + "\n")
         return bytes.fromhex(path.read_text().strip())
+
+    def clearance_of(self, user: str) -> Classification:
+        """A user's clearance: ``[access.users]``, else ``default_clearance``."""
+        return self.users.get(user, self.default_clearance)
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -216,12 +226,14 @@ class Settings:
             office_code=str(office.get("code", cls.office_code)),
             ministry=str(office.get("ministry", cls.ministry)),
             timezone=tz,
+            date_format=str(office.get("date_format", "%Y/%m/%d")),
             default_classification=Classification.parse(
                 access.get("default_classification", "internal")
             ),
             default_clearance=Classification.parse(
                 pick("clearance", "DOCARCHIVE_CLEARANCE", access, "default_clearance", "internal")
             ),
+            users=_users(access),
             series=series,
             limits=Limits.load(_table(doc, "limits"), environ),
             templates_dir=(base / str(tdir)) if tdir else None,
@@ -247,10 +259,16 @@ class Settings:
             "code": self.office_code,
             "ministry": self.ministry,
             "timezone": self.timezone,
+            "date_format": self.date_format,
         }
         doc["access"] = {
             "default_classification": self.default_classification.label,
             "default_clearance": self.default_clearance.label,
+            # the user creating the archive holds the highest clearance until edited here
+            "users": {
+                **{u: c.label for u, c in sorted(self.users.items())},
+                default_actor(): max(Classification).label,
+            },
         }
         doc["series"] = {
             name: {
@@ -281,6 +299,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
             f"{path}: unknown table [{sorted(unknown)[0]}] (known: {', '.join(sorted(_TABLES))})"
         )
     return doc
+
+
+def _users(access: Mapping[str, Any]) -> dict[str, Classification]:
+    users = access.get("users", {})
+    if not isinstance(users, dict):
+        raise ConfigurationError(f"[access.users] in {SETTINGS_FILE} must be a table")
+    return {str(user): Classification.parse(str(level)) for user, level in users.items()}
 
 
 def _table(doc: Mapping[str, Any], name: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ name                      default        what it caps
 ``scan_pixels``           200 MP         pixels in one scanned image page
 ``mail_bytes``            64 MiB         size of one mail message
 ``mail_attachments``      200            attachments in one mail message
+``mime_depth``            20             nesting depth of MIME parts in one mail message
 ``docx_members``          2,000          files inside one DOCX (zip) archive
 ``docx_member_bytes``     64 MiB         decompressed size of one DOCX member
 ``docx_total_bytes``      256 MiB        decompressed size of a whole DOCX
@@ -46,6 +47,7 @@ class Limits:
     scan_pixels: int = 200_000_000
     mail_bytes: int = 64 * MiB
     mail_attachments: int = 200
+    mime_depth: int = 20
     docx_members: int = 2000
     docx_member_bytes: int = 64 * MiB
     docx_total_bytes: int = 256 * MiB

@@ -117,5 +117,6 @@ DEFAULT_SERIES: dict[str, SeriesConfig] = {
     "decision": SeriesConfig("decision", kind_code="ق"),
     "assignment": SeriesConfig("assignment", kind_code="ح"),
     "letter": SeriesConfig("letter", kind_code="ص"),
+    "letter_en": SeriesConfig("letter_en", kind_code="ص"),
     "incoming": SeriesConfig("incoming", kind_code="و"),
 }

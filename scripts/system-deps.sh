@@ -12,6 +12,8 @@ command -v soffice >/dev/null 2>&1 || need="$need libreoffice-writer-nogui"
 # PostgreSQL catalog: the tests start a throwaway cluster with initdb/pg_ctl
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
     || need="$need postgresql"
+# IMAP ingest: the tests start a real dovecot on 127.0.0.1
+command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need="$need dovecot-imapd"
 [ -z "$need" ] && exit 0
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 $SUDO apt-get update -qq

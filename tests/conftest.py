@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(EXAMPLES))
 
+from clirun import run_cli  # noqa: E402
 from make_data import text_pdf  # noqa: E402  (examples/make_data.py: the one PDF writer)
 
 
@@ -50,28 +50,14 @@ def make_pdf(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
-def run_cli(
-    *args: str, root: Path | None = None, user: str | None = None, check: bool = False
-) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m docarchive`` for real, as a user would."""
-    env = dict(os.environ)
-    env.pop("DOCARCHIVE_ROOT", None)
-    if root is not None:
-        env["DOCARCHIVE_ROOT"] = str(root)
-    if user is not None:
-        env["DOCARCHIVE_USER"] = user
-    proc = subprocess.run(
-        [sys.executable, "-m", "docarchive", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"docarchive {' '.join(args)} -> {proc.returncode}\n{proc.stderr}")
-    return proc
-
-
 @pytest.fixture
 def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     return run_cli
+
+
+@pytest.fixture(autouse=True)
+def _no_pdf_unless_asked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issuing converts to PDF with LibreOffice (~1 s a document). Tests that are not about
+    the official PDF issue DOCX only; tests marked ``official_pdf`` run the whole pipeline."""
+    if request.node.get_closest_marker("official_pdf") is None:
+        monkeypatch.setenv("DOCARCHIVE_ISSUE_PDF", "0")

@@ -202,7 +202,7 @@ def test_series_for(tmp_path: Path) -> None:
         ConfigurationError,
         match=re.escape(
             "no numbering series 'memo' "
-            "(configured: assignment, circular, decision, incoming, letter)"
+            "(configured: assignment, circular, decision, incoming, letter, letter_en)"
         ),
     ):
         settings.series_for("memo")
@@ -236,7 +236,9 @@ def test_unknown_table(tmp_path: Path) -> None:
     write_toml(tmp_path, "[office]\ncode = 'x'\n[ofice]\ncode = 'y'\n")
     with pytest.raises(
         ConfigurationError,
-        match=re.escape("unknown table [ofice] (known: access, backends, issue, limits, office, series"),
+        match=re.escape(
+            "unknown table [ofice] (known: access, backends, issue, limits, office, series"
+        ),
     ):
         Settings.load(tmp_path, environ={})
 

@@ -48,8 +48,10 @@ def test_format_number(config: SeriesConfig, seq: int, expected: str) -> None:
     assert config.format_number(seq, year=2026, office_code="م.و") == expected
 
 
-def test_defaults_cover_the_five_series() -> None:
-    assert sorted(DEFAULT_SERIES) == ["assignment", "circular", "decision", "incoming", "letter"]
+def test_defaults_cover_the_built_in_kinds() -> None:
+    assert sorted(DEFAULT_SERIES) == [
+        "assignment", "circular", "decision", "incoming", "letter", "letter_en"
+    ]
     assert {s.kind_code for s in DEFAULT_SERIES.values()} == {"ت", "ق", "ح", "ص", "و"}
 
 

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from ..registry import Registry
-from .base import Hit, IndexBusy, Query, SearchIndex, SearchResult
+from .base import Hit, IndexBusy, IndexCorrupt, Query, SearchIndex, SearchResult
 
-__all__ = ["Hit", "IndexBusy", "Query", "SearchIndex", "SearchResult", "open_index", "registry"]
+__all__ = [
+    "Hit",
+    "IndexBusy",
+    "IndexCorrupt",
+    "Query",
+    "SearchIndex",
+    "SearchResult",
+    "open_index",
+    "registry",
+]
 
 registry = Registry(
     "search",

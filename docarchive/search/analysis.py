@@ -3,9 +3,13 @@
 The chain is modelled on Lucene's ``ArabicAnalyzer`` and composed with ``|``
 exactly like whoosh's own analyzers::
 
-    tokenizer | UnicodeNormalizeFilter | StripMarksFilter | DigitFoldFilter
-              | LowercaseFilter | ArabicNormalizeFilter | ArabicStopFilter
-              | LightStemFilter
+    ArabicTokenizer | UnicodeNormalizeFilter | StripMarksFilter | DigitFoldFilter
+                    | LowercaseFilter | ArabicNormalizeFilter | ArabicStopFilter
+                    | ReferenceFilter | LightStemFilter
+
+Reference numbers (``3412/م.و``, ``17/2026``, ``ق/٤٥٢``) are one token to the
+tokenizer; :class:`ReferenceFilter` indexes them whole and by each part, so both
+``3412/م.و`` and ``3412`` find them.
 
 Why not whoosh's built-ins: Python's ``\\w`` does not match harakat, so the
 default tokenizer splits ``مُدير`` into ``م`` and ``دير``; ``LanguageAnalyzer('ar')``
@@ -13,43 +17,62 @@ fails, ISRI over-stems and Snowball Arabic is inconsistent.
 
 Every filter keeps the token's ``startchar``/``endchar`` untouched, so they
 always point into the *original* text (harakat included) and whoosh's
-highlighter works on the stored text.  All classes are module level and hold
+highlighter works on the stored text.
+
+The chain is the reference; :class:`AnalyzedText` indexes with it through a
+per-token cache (the same terms at the same positions, tested on random text), which
+makes indexing as fast as plain whoosh's ``StandardAnalyzer``.  All classes are module
+level and hold
 only picklable state, because whoosh pickles the schema (and its analyzers)
 into the index.
 """
 
 from __future__ import annotations
 
+import pickle
 import re
 import unicodedata
+import zlib
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
+from whoosh import fields
 from whoosh.analysis import (
     STOP_WORDS,
     CompositeAnalyzer,
     Filter,
     LowercaseFilter,
-    RegexTokenizer,
     Token,
+    Tokenizer,
 )
+from whoosh.formats import Positions
 from whoosh.lang.porter import stem as porter_stem
+from whoosh.system import _INT_SIZE, pack_uint, unpack_uint
 
 __all__ = [
     "ARABIC_STOP_WORDS",
+    "REFERENCE_PATTERN",
     "TOKEN_PATTERN",
+    "AnalyzedText",
     "ArabicNormalizeFilter",
     "ArabicStopFilter",
+    "ArabicTokenizer",
     "DigitFoldFilter",
+    "FormPositions",
     "LightStemFilter",
+    "ReferenceFilter",
     "StripMarksFilter",
     "UnicodeNormalizeFilter",
     "arabic_english_analyzer",
     "arabic_stem",
     "arabic_tokenizer",
     "exact_analyzer",
+    "exact_form",
+    "form_code",
+    "indexed_terms",
     "normalize_text",
+    "raw_tokens",
 ]
 
 # --------------------------------------------------------------------------
@@ -67,6 +90,15 @@ _OTHER_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2
 #: combining marks may follow inside it.
 TOKEN_PATTERN = rf"(?:[^\W_]|[{_MARKS}])(?:[^\W_]|[{_MARKS}{_OTHER_MARKS}])*"
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
+
+#: A word, or a reference number: parts joined by ``/`` (a part may hold dots, as
+#: in ``م.و``).  :class:`ArabicTokenizer` keeps a ``/`` match whole only when it
+#: holds a digit; ``and/or`` is two words.
+REFERENCE_PATTERN = (
+    rf"{TOKEN_PATTERN}(?:(?:\.{TOKEN_PATTERN})*(?:/{TOKEN_PATTERN}(?:\.{TOKEN_PATTERN})*)+)?"
+)
+_SCAN_RE = re.compile(REFERENCE_PATTERN)
+_DIGIT = re.compile(r"\d")
 _LEADING_OTHER_MARKS = re.compile(rf"^[{_OTHER_MARKS}]+")
 
 _MARKS_TABLE: dict[int, None] = {
@@ -151,6 +183,8 @@ def normalize_text(s: str) -> str:
 # Larkey light stemming as in Lucene's ArabicStemmer.  Lucene lists the prefix
 # "ال" first; no ال-word starts with و/ب/ك/ف/ل, so longest-first is equivalent.
 _PREFIXES = ("وال", "بال", "كال", "فال", "ال", "لل")
+# Conjunction + preposition + article, which Lucene leaves: وبالملاحظات, وللموظفين.
+_COMPOUND_PREFIXES = ("وبال", "وكال", "فبال", "ولل", "فلل")
 _WAW = "و"
 # Lucene's list after normalization (ة is already ه, so its "ية"/"ة" entries
 # would be duplicates of "يه"/"ه"): ها ان ات ون ين يه ه ي.
@@ -179,8 +213,13 @@ def arabic_stem(word: str, strict_lucene: bool = False) -> str:
     ("visited") and وزير/وكيل into زير/كيل, so وزارة would never match
     الوزارة.  Here و is stripped only from what is left after suffix removal,
     and only when four or more letters remain (ووزارة -> وزار, ومدير -> مدير,
-    وزارة -> وزار).
+    وزارة -> وزار).  Also unlike Lucene (unless ``strict_lucene``), the compound
+    prefixes وبال وكال فبال ولل فلل come off first (وبالملاحظات -> ملاحظ).
     """
+    if not strict_lucene:
+        for prefix in _COMPOUND_PREFIXES:
+            if len(word) >= len(prefix) + 2 and word.startswith(prefix):
+                return _strip_suffixes(word[len(prefix) :])
     for prefix in _PREFIXES:
         if len(word) >= len(prefix) + 2 and word.startswith(prefix):
             return _strip_suffixes(word[len(prefix) :])
@@ -196,6 +235,8 @@ def arabic_stem(word: str, strict_lucene: bool = False) -> str:
 
 @lru_cache(maxsize=50_000)
 def _stem_token(text: str, strict_lucene: bool) -> str:
+    if "/" in text:  # a reference number, never stemmed
+        return text
     if _ARABIC_LETTER.search(text):
         return arabic_stem(text, strict_lucene)
     if _LATIN_WORD.fullmatch(text):
@@ -225,11 +266,137 @@ _ARABIC_STOP_SOURCE = """
 ARABIC_STOP_WORDS: frozenset[str] = frozenset(
     normalize_text(word) for word in _ARABIC_STOP_SOURCE.split()
 )
+_DEFAULT_STOPS = ARABIC_STOP_WORDS | STOP_WORDS
 
 
 # --------------------------------------------------------------------------
 # Filters
 # --------------------------------------------------------------------------
+
+
+def raw_tokens(text: str) -> list[tuple[str, int]]:
+    """The tokens of ``text`` and their start offsets, as :class:`ArabicTokenizer` cuts them."""
+    out: list[tuple[str, int]] = []
+    for m in _SCAN_RE.finditer(text):
+        token = m.group()
+        if "/" in token and not _DIGIT.search(token):  # words joined by "/": not a number
+            start = m.start()
+            out.extend((w.group(), start + w.start()) for w in _TOKEN_RE.finditer(token))
+        else:
+            out.append((token, m.start()))
+    return out
+
+
+def _raw_words(text: str) -> list[str]:
+    """:func:`raw_tokens` without offsets (the indexing fast path)."""
+    found: list[str] = _SCAN_RE.findall(text)
+    if "/" not in text:
+        return found
+    out: list[str] = []
+    for token in found:
+        if "/" in token and not _DIGIT.search(token):
+            out.extend(_TOKEN_RE.findall(token))
+        else:
+            out.append(token)
+    return out
+
+
+class ArabicTokenizer(Tokenizer):  # type: ignore[misc]
+    """Words as runs of letters, digits and Arabic marks (:data:`TOKEN_PATTERN`), so
+    ``مُدير`` stays one word; a reference number (:data:`REFERENCE_PATTERN` with a
+    digit: ``3412/م.و``, ``ق/٤٥٢``) is one token.
+    """
+
+    def __eq__(self, other: object) -> bool:
+        return self.__class__ is other.__class__
+
+    def __hash__(self) -> int:
+        return hash(self.__class__)
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = value
+            t.boost = 1.0
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar = start_char
+                t.endchar = start_char + len(value)
+            yield t
+            return
+        pos = start_pos
+        for text, start in raw_tokens(value):
+            t.text = text
+            t.boost = 1.0
+            if keeporiginal:
+                t.original = text
+            t.stopped = False
+            if positions:
+                t.pos = pos
+                pos += 1
+            if chars:
+                t.startchar = start_char + start
+                t.endchar = start_char + start + len(text)
+            yield t
+
+
+def _reference_parts(text: str) -> list[str]:
+    return [p.lstrip("0") or "0" if p.isdigit() else p for p in text.split("/")]
+
+
+def _reference_terms(parts: list[str]) -> list[str]:
+    """The whole reference, then what a search may ask for inside it: each run of two or
+    more consecutive parts (``17/2025`` in ``م.و/ك/17/2025``) and each part alone."""
+    whole = "/".join(parts)
+    out = [whole]
+    n = len(parts)
+    if n <= 6:
+        for size in range(n - 1, 1, -1):
+            out.extend("/".join(parts[i : i + size]) for i in range(n - size + 1))
+    out.extend(p for p in parts if p)
+    return list(dict.fromkeys(out))
+
+
+class ReferenceFilter(Filter):  # type: ignore[misc]
+    """Index a reference number whole and by each of its parts.
+
+    A token holding ``/`` (the tokenizer only keeps one whole when it has a digit)
+    becomes the whole reference (leading zeros dropped from numeric parts:
+    ``2026/09/14`` -> ``2026/9/14``) followed, when indexing, by each run of two or
+    more consecutive parts and each part, all at the same position:
+    ``م.و/ك/17/2025`` -> the whole, ``م.و/ك/17``, ``ك/17/2025``, ``م.و/ك``, ``ك/17``,
+    ``17/2025``, ``م.و``, ``ك``, ``17``, ``2025``.  A query
+    (``mode="query"``) keeps only the whole, so a phrase around a reference still
+    lines up.
+    """
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            text = t.text
+            if "/" not in text:
+                yield t
+                continue
+            terms = _reference_terms(_reference_parts(text))
+            t.text = terms[0]
+            yield t
+            if t.mode == "query":
+                continue
+            for term in terms[1:]:
+                t.text = term
+                yield t
 
 
 class UnicodeNormalizeFilter(Filter):  # type: ignore[misc]
@@ -320,7 +487,7 @@ class ArabicStopFilter(Filter):  # type: ignore[misc]
 
     def __init__(self, stoplist: Iterable[str] | None = None, renumber: bool = True) -> None:
         if stoplist is None:
-            self.stops = ARABIC_STOP_WORDS | STOP_WORDS
+            self.stops = _DEFAULT_STOPS
         else:
             self.stops = frozenset(normalize_text(word) for word in stoplist)
         self.renumber = renumber
@@ -367,13 +534,12 @@ class LightStemFilter(Filter):  # type: ignore[misc]
 # --------------------------------------------------------------------------
 
 
-def arabic_tokenizer() -> RegexTokenizer:
-    """A ``RegexTokenizer`` on :data:`TOKEN_PATTERN` (keeps harakat inside words)."""
-    return RegexTokenizer(TOKEN_PATTERN)
+def arabic_tokenizer() -> ArabicTokenizer:
+    """The tokenizer of the chain: words with their harakat, reference numbers whole."""
+    return ArabicTokenizer()
 
 
-def exact_analyzer() -> CompositeAnalyzer:
-    """Tokenize and normalize, without stop words or stemming (exact-form field)."""
+def _normalizing() -> CompositeAnalyzer:
     return (
         arabic_tokenizer()
         | UnicodeNormalizeFilter()
@@ -384,6 +550,224 @@ def exact_analyzer() -> CompositeAnalyzer:
     )
 
 
+def exact_analyzer() -> CompositeAnalyzer:
+    """Tokenize and normalize, without stop words or stemming (exact-form field)."""
+    return _normalizing() | ReferenceFilter()
+
+
 def arabic_english_analyzer() -> CompositeAnalyzer:
-    """The full chain: :func:`exact_analyzer` + stop words + light/Porter stemming."""
-    return exact_analyzer() | ArabicStopFilter() | LightStemFilter()
+    """The full chain: normalization + stop words + references + light/Porter stemming."""
+    return _normalizing() | ArabicStopFilter() | ReferenceFilter() | LightStemFilter()
+
+
+# --------------------------------------------------------------------------
+# Fast indexing
+# --------------------------------------------------------------------------
+
+#: Per analyzer kind: raw token -> groups of terms, each group at one position.
+_GROUPS: dict[str, dict[str, tuple[Group, ...]]] = {}
+_CACHE_LIMIT = 1_000_000
+
+
+def form_code(form: str) -> int:
+    """A one-byte fingerprint of a word's exact (normalized, unstemmed) form."""
+    return zlib.crc32(form.encode("utf-8")) & 0xFF
+
+
+def exact_form(raw: str) -> str:
+    """The exact form of one raw word as the index fingerprints it (see :class:`FormPositions`)."""
+    text = normalize_text(raw)
+    if "/" in text:
+        text = "/".join(_reference_parts(text))
+    return text
+
+
+Group = tuple[tuple[str, int], ...]
+
+
+def _word_groups(raw: str, stemmed: bool, strict_lucene: bool = False) -> tuple[Group, ...]:
+    """What the chain makes of one raw token: per position it fills, its terms, each with
+    the fingerprint of its exact form.
+
+    The same steps as the filters, as plain string operations (tested against the chain).
+    """
+    text = unicodedata.normalize("NFKC", raw)
+    if text == raw or _TOKEN_RE.fullmatch(text) or not _TOKEN_RE.fullmatch(raw):
+        units = [text]
+    else:
+        units = _TOKEN_RE.findall(text)
+    groups: list[Group] = []
+    for unit in units:
+        u = _strip_marks(unit)
+        if u != unit:
+            u = _LEADING_OTHER_MARKS.sub("", u)
+        if not u:
+            continue
+        u = _normalize_arabic(_fold_digits(u).lower())
+        if stemmed and u in _DEFAULT_STOPS:
+            continue
+        terms = _reference_terms(_reference_parts(u)) if "/" in u else [u]
+        if stemmed:
+            groups.append(tuple((_stem_token(t, strict_lucene), form_code(t)) for t in terms))
+        else:
+            groups.append(tuple((t, form_code(t)) for t in terms))
+    return tuple(groups)
+
+
+def indexed_terms(raw: str) -> frozenset[str]:
+    """The stemmed terms the index holds for one raw token (for marking snippets)."""
+    cache = _GROUPS.setdefault("stem", {})
+    groups = cache.get(raw)
+    if groups is None:
+        groups = cache[raw] = _word_groups(raw, True)
+    return frozenset(term for group in groups for term, _ in group)
+
+
+class FormPositions(Positions):  # type: ignore[misc]
+    """Positions, each with the one-byte fingerprint of the exact form found there.
+
+    A stemmed field in this format answers phrase queries as usual, and also tells
+    whether a phrase occurs in exactly the form asked for (``الدوام الرسمي`` rather than
+    ``دوام رسمي``), without a second, unstemmed field (which would double the postings
+    and the indexing time).  Value: frequency (uint), the fingerprints (one byte per
+    position), then the pickled position deltas, as whoosh's ``Positions`` stores them.
+    """
+
+    def encode(self, value: Any) -> bytes:
+        poslist, codes = value if isinstance(value, tuple) else (value, b"")
+        codes = bytes(codes) if codes else bytes(len(poslist))
+        deltas = []
+        base = 0
+        for pos in poslist:
+            deltas.append(pos - base)
+            base = pos
+        return bytes(pack_uint(len(deltas))) + codes + pickle.dumps(deltas, 2)
+
+    def _split(self, valuestring: bytes) -> tuple[int, bytes, bytes]:
+        n = unpack_uint(valuestring[:_INT_SIZE])[0]
+        return n, valuestring[_INT_SIZE : _INT_SIZE + n], valuestring[_INT_SIZE + n :]
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        _, _, rest = self._split(valuestring)
+        if not rest.endswith(b"."):
+            rest += b"."
+        position = 0
+        positions = []
+        for code in pickle.loads(rest):
+            position += code
+            positions.append(position)
+        return positions
+
+    def decode_forms(self, valuestring: bytes) -> dict[int, int]:
+        """position -> fingerprint of the exact form there."""
+        _, codes, _ = self._split(valuestring)
+        return dict(zip(self.decode_positions(valuestring), codes, strict=False))
+
+    def decode_frequency(self, valuestring: bytes) -> int:
+        return int(unpack_uint(valuestring[:_INT_SIZE])[0])
+
+    def combine(self, vs: Iterable[bytes]) -> bytes:
+        merged: dict[int, int] = {}
+        for v in vs:
+            merged.update(self.decode_forms(v))
+        poslist = sorted(merged)
+        return self.encode((poslist, bytes(merged[p] for p in poslist)))
+
+
+class AnalyzedText(fields.TEXT):  # type: ignore[misc]
+    """A ``TEXT`` field that indexes through a per-token cache of its analyzer.
+
+    Whoosh runs every token through every filter (a generator per filter, a
+    ``Token`` per word).  Here each distinct raw token (:func:`raw_tokens`) goes
+    through the chain once; its result (the terms it gives and how they share
+    positions) is remembered, so a document costs one regex scan and a dict
+    lookup per word.  Terms, frequencies and positions are those the chain gives
+    for the whole text (``renumber`` is True for analyzers with a stop filter, as
+    :class:`ArabicStopFilter` renumbers).  A value may also be a list of
+    ``(text, boost)`` pairs, indexed as if joined by newlines, each part's terms
+    weighing ``boost`` per occurrence: the subject weighs more in the same field.
+
+    Queries and highlighting use the analyzer itself.
+    """
+
+    def __init__(
+        self,
+        analyzer: CompositeAnalyzer,
+        *,
+        cache_key: str,
+        renumber: bool,
+        forms: bool = False,
+        **kw: Any,
+    ) -> None:
+        super().__init__(analyzer=analyzer, **kw)
+        self.cache_key = cache_key
+        self.renumber = renumber
+        if forms:
+            positions: Any = self.__dict__["format"]
+            self.format = FormPositions(field_boost=positions.field_boost)
+
+    def _groups(self, token: str) -> tuple[Group, ...]:
+        stemmed = self.cache_key.startswith("stem")
+        return _word_groups(token, stemmed, strict_lucene=self.cache_key == "stem-strict")
+
+    def terms(
+        self, value: str | list[tuple[str, float]]
+    ) -> dict[str, tuple[list[int], float, bytearray]]:
+        """term -> (positions, weight, form fingerprints) for ``value`` (text, or
+        ``(text, boost)`` pairs)."""
+        cache = _GROUPS.get(self.cache_key)
+        if cache is None or len(cache) > _CACHE_LIMIT:
+            cache = _GROUPS[self.cache_key] = {}
+        parts = [(value, 1.0)] if isinstance(value, str) else value
+        poses: dict[str, list[int]] = {}
+        codes: dict[str, bytearray] = {}
+        weights: dict[str, float] = {}
+        pos = -1
+        started = False
+        base = 0
+        renumber = self.renumber
+        for text, boost in parts:
+            words = _raw_words(text)
+            extra = boost - 1.0
+            for i, word in enumerate(words, base):
+                groups = cache.get(word)
+                if groups is None:
+                    groups = cache[word] = self._groups(word)
+                for group in groups:
+                    if not renumber:
+                        pos = i
+                    elif started:
+                        pos += 1
+                    else:
+                        pos, started = i, True
+                    for term, code in group:
+                        plist = poses.get(term)
+                        if plist is None:
+                            poses[term] = [pos]
+                            codes[term] = bytearray((code,))
+                        else:
+                            plist.append(pos)
+                            codes[term].append(code)
+                        if extra:
+                            weights[term] = weights.get(term, 0.0) + extra
+            base += len(words)
+        return {t: (p, len(p) + weights.get(t, 0.0), codes[t]) for t, p in poses.items()}
+
+    def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
+        if not isinstance(value, str | list):
+            raise ValueError(f"{value!r} is not text")
+        fmt = self.format
+        fb = fmt.field_boost
+        encode: Any = getattr(fmt, "encode", None)
+        if isinstance(fmt, FormPositions):
+            for term, (poslist, weight, codes) in self.terms(value).items():
+                yield term.encode("utf-8"), len(poslist), weight * fb, encode((poslist, codes))
+        elif fmt.supports("positions"):
+            for term, (poslist, weight, _) in self.terms(value).items():
+                yield term.encode("utf-8"), len(poslist), weight * fb, encode(poslist)
+        elif fmt.supports("frequency"):
+            for term, (poslist, weight, _) in self.terms(value).items():
+                yield term.encode("utf-8"), len(poslist), weight * fb, pack_uint(len(poslist))
+        else:
+            for term, (poslist, weight, _) in self.terms(value).items():
+                yield term.encode("utf-8"), len(poslist), weight * fb, b""

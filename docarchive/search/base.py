@@ -8,16 +8,24 @@ cannot be recomputed. It remembers the last catalog change it applied
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..records import Classification, Record
 
-__all__ = ["Hit", "IndexBusy", "Query", "SearchIndex", "SearchResult"]
+__all__ = ["Hit", "IndexBusy", "IndexCorrupt", "Query", "SearchIndex", "SearchResult"]
 
 
 class IndexBusy(Exception):
     """Another process holds the index's write lock; the caller can catch up later."""
+
+
+class IndexCorrupt(Exception):
+    """The index cannot be read (missing or damaged files, unreadable state).
+
+    The index is derived, so the archive answers by rebuilding it from the catalog.
+    """
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,9 @@ class Query:
     sort: str = "relevance"
     page: int = 1
     page_size: int = 10
+    #: Count every match (``total``) and the facets; without it ``total`` is -1 and
+    #: ``facets`` empty, and only the page of hits is collected (the fast path).
+    count: bool = True
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,8 @@ class Hit:
 
 @dataclass
 class SearchResult:
+    """A page of hits; ``total`` and ``facets`` count only what the clearance allows."""
+
     total: int
     hits: list[Hit]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -62,7 +75,10 @@ class SearchIndex(ABC):
 
     @abstractmethod
     def applied(self) -> int:
-        """The last catalog change this index has applied (0 when empty)."""
+        """The last catalog change this index has applied (0 when empty).
+
+        Raises :class:`IndexCorrupt` when the index is damaged and must be rebuilt.
+        """
 
     @abstractmethod
     def apply(self, records: list[Record], removed: list[str], through: int) -> None:
@@ -81,6 +97,24 @@ class SearchIndex(ABC):
     @abstractmethod
     def clear(self) -> None:
         """Drop everything; :meth:`applied` becomes 0."""
+
+    def rebuild(self, records: Iterable[Record], through: int) -> int:
+        """Replace the whole index with ``records``, as of catalog change ``through``.
+
+        Returns the number of records indexed. Engines that can swap the new index in
+        at once (readers never see it half-built) override this.
+        """
+        self.clear()
+        batch: list[Record] = []
+        count = 0
+        for record in records:
+            batch.append(record)
+            if len(batch) == 500:
+                self.apply(batch, [], 0)
+                count += len(batch)
+                batch = []
+        self.apply(batch, [], through)
+        return count + len(batch)
 
     def close(self) -> None:
         """Release files and connections."""

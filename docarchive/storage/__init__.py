@@ -12,6 +12,7 @@ registry = Registry(
     builtins={
         "file": "docarchive.storage.local:LocalStorage",
         "memory": "docarchive.storage.memory:MemoryStorage",
+        "s3": "docarchive.storage.s3:S3Storage",
     },
     extras={"s3": "s3"},
 )

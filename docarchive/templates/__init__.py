@@ -1,7 +1,26 @@
-"""DOCX templates: the built-in ones and rendering in a sandbox."""
+"""DOCX templates: the built-in ones, rendering in a sandbox, filters, and DOCX → PDF."""
 
 from __future__ import annotations
 
-from .render import builtin_templates, check_docx, docx_text, render_docx
+from .filters import DEFAULT_DATE_FORMAT
+from .pdf import PdfConverter, docx_to_pdf
+from .render import (
+    TemplateFields,
+    builtin_templates,
+    check_docx,
+    docx_text,
+    render_docx,
+    template_fields,
+)
 
-__all__ = ["builtin_templates", "check_docx", "docx_text", "render_docx"]
+__all__ = [
+    "DEFAULT_DATE_FORMAT",
+    "PdfConverter",
+    "TemplateFields",
+    "builtin_templates",
+    "check_docx",
+    "docx_text",
+    "docx_to_pdf",
+    "render_docx",
+    "template_fields",
+]

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_cli as cli
+from clirun import run_cli as cli
 
 
 @pytest.fixture
@@ -120,7 +120,9 @@ def test_user_is_recorded(root: Path, example_data: Path):
     from docarchive import Archive
 
     with Archive.open(root) as archive:
-        assert [e.actor for e in archive.catalog.audit_events()] == ["clerk-7", "director"]
+        actors = [(e.action, e.actor) for e in archive.catalog.audit_events()]
+    assert actors == [("reserve", "clerk-7"), ("create", "clerk-7"),
+                      ("reserve", "director"), ("create", "director")]
 
 
 def test_verify_and_reindex_from_the_command_line(root: Path, example_data: Path):
