@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-archive
-EXTRAS ?= dev,pdf,postgres,s3
+EXTRAS ?= dev,pdf,postgres,s3,ocr
 
 .PHONY: install demo test lint bench clean
 
@@ -43,6 +43,8 @@ bench: install
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_storage.py
 	$(BIN)/python bench/bench_mail.py
+	$(BIN)/python bench/bench_scans.py 10
+	$(BIN)/python bench/bench_followup.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,7 @@ point leaves an archive that opens, verifies and converges.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -16,13 +17,14 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from email.message import Message
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from . import transfer
 from .catalog import Catalog, NumberEntry, open_catalog
 from .config import SETTINGS_FILE, Settings, default_actor
 from .errors import (
@@ -33,13 +35,31 @@ from .errors import (
     NotFoundError,
     NumberingError,
     SearchError,
+    StorageError,
     TemplateError,
 )
+from .followup import KINDS as FOLLOWUP_KINDS
+from .followup import (
+    MAX_INSTRUCTION,
+    REPORT_TEMPLATE,
+    FollowupError,
+    OverdueRow,
+    Referral,
+    days_late,
+    due_date,
+    note_status,
+    parse_day,
+    report_context,
+)
+from .followup import chain as followup_chain
+from .followup import index_text as referral_index_text
 from .ingest import read_scan
 from .ingest.imap import ImapSource, is_imap_url
 from .ingest.imap import fetch as imap_fetch
 from .ingest.imap import password_for as imap_password
 from .ingest.mail import MAIL_TYPE, MailInput, message_bytes, parse_mail, read_inputs, safe_name
+from .ingest.ocr import ocr_lang
+from .ingest.scans import ScanInfo, day_argument, is_sidecar, read_sidecar
 from .limits import Limits
 from .records import Classification, FileRef, Record, new_id
 from .search import IndexBusy, IndexCorrupt, Query, SearchIndex, open_index
@@ -56,6 +76,7 @@ from .templates import (
 )
 from .templates.filters import hijri
 from .templates.render import _check_fields
+from .transfer import storage_unreachable
 
 __all__ = [
     "Archive",
@@ -72,6 +93,7 @@ log = logging.getLogger(__name__)
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 MAIL_CATCH_UP_S = 5.0  # a mail batch brings the index up to date this often, and at the end
 MAX_THREAD = 10_000  # mails listed in one thread at most
+INCOMING = "incoming"  # the series of the incoming register (سجل الوارد): scans and mail
 Clock = Callable[[], datetime]
 
 
@@ -145,6 +167,8 @@ class VerifyReport:
     blobs: int = 0
     events: int = 0
     problems: list[Problem] = field(default_factory=list)
+    #: Findings that do not fail verify: blobs no record refers to (``blob-orphan``).
+    notices: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -157,6 +181,7 @@ class VerifyReport:
             "blobs": self.blobs,
             "events": self.events,
             "problems": [p.to_dict() for p in self.problems],
+            "notices": [p.to_dict() for p in self.notices],
         }
 
 
@@ -542,8 +567,10 @@ class Archive:
         lines.append(f"رمز التحقق: {code.split('-', 1)[1][:8]}")
         return Stamp(f"{self.settings.office_name} — صادر", tuple(lines), qr=f"{number}|{code}")
 
-    def _void_after_failure(self, number: str, actor: str, exc: BaseException) -> None:
-        reason = f"issue failed: {type(exc).__name__}: {exc}".splitlines()[0][:500]
+    def _void_after_failure(
+        self, number: str, actor: str, exc: BaseException, what: str = "issue"
+    ) -> None:
+        reason = f"{what} failed: {type(exc).__name__}: {exc}".splitlines()[0][:500]
         try:
             with self.catalog.transaction(actor) as tx:
                 tx.void_number(number, reason)
@@ -584,29 +611,66 @@ class Archive:
         path: str | os.PathLike[str],
         *,
         subject: str | None = None,
-        sender: str = "",
+        sender: str | None = None,
+        department: str | None = None,
+        received: date | str | None = None,
         classification: str | Classification | None = None,
+        stamp: bool = True,
         actor: str | None = None,
     ) -> Record:
-        """Archive one scan; returns its record (the existing one if the same bytes were
-        archived before). A file that cannot be archived is copied to quarantine and
+        """Archive one scan and register it in the incoming register (سجل الوارد).
+
+        Returns its record, whose ``number`` is the registration number taken from the
+        ``incoming`` series (the existing record if the same bytes were archived before).
+        Metadata comes from the arguments, else from a sidecar JSON beside the file
+        (``scan.pdf.json`` or ``scan.json``). Image scans get a PDF rendition; the
+        rendition (for a PDF, a copy of it) carries the incoming stamp (ختم الوارد) on its
+        first page unless ``stamp`` is False; the original is kept byte for byte. Text
+        comes from the PDF's text layer or from OCR; when there is none (OCR unavailable,
+        an encrypted PDF) the scan is still archived with ``meta.text_searchable`` False
+        and ``meta.text_error`` saying why. A file that cannot be archived (corrupt, not
+        what it claims to be, over a limit) is copied to quarantine, takes no number, and
         raises IngestError naming it and the reason."""
-        record, _ = self._ingest_scan(Path(path), subject, sender, classification, actor)
+        given = ScanInfo(
+            sender=sender,
+            subject=subject,
+            department=department,
+            received=None if received is None else day_argument(received),
+            classification=None if classification is None else str(classification),
+        )
+        record, _ = self._ingest_scan(Path(path), given, classification, actor, stamp)
         return record
 
     def ingest_scans(
         self,
         paths: Iterable[str | os.PathLike[str]],
         *,
+        subject: str | None = None,
+        sender: str | None = None,
+        department: str | None = None,
+        received: date | str | None = None,
         classification: str | Classification | None = None,
+        stamp: bool = True,
         actor: str | None = None,
         progress: Callable[[Path], None] | None = None,
     ) -> BatchResult:
-        """Archive many scans (folders are walked); one bad file never stops the batch."""
+        """Archive many scans (folders are walked; sidecar JSON files are read with their
+        scan, not archived); one bad file never stops the batch. The arguments apply to
+        every scan and win over its sidecar. Each archived scan takes the next incoming
+        registration number; refused files and duplicates take none."""
+        given = ScanInfo(
+            sender=sender,
+            subject=subject,
+            department=department,
+            received=None if received is None else day_argument(received),
+            classification=None if classification is None else str(classification),
+        )
         result = BatchResult()
         for path in _walk(paths):
+            if is_sidecar(path):
+                continue
             try:
-                record, created = self._ingest_scan(path, None, "", classification, actor)
+                record, created = self._ingest_scan(path, given, classification, actor, stamp)
             except IngestError as exc:
                 result.quarantined.append({"file": exc.file, "reason": exc.reason})
             else:
@@ -621,13 +685,19 @@ class Archive:
     def _ingest_scan(
         self,
         path: Path,
-        subject: str | None,
-        sender: str,
+        given: ScanInfo,
         classification: str | Classification | None,
         actor: str | None,
+        stamp: bool = True,
     ) -> tuple[Record, bool]:
+        chosen = None if classification is None else self._classification(classification)
         try:
+            info = given.over(read_sidecar(path))
+            level = chosen if chosen is not None else self._classification(info.classification)
             scan = read_scan(path, self.settings.limits)
+        except ConfigurationError as exc:  # a bad classification in a sidecar
+            self._quarantine(path, f"sidecar: {exc}")
+            raise IngestError(str(path), f"sidecar: {exc}") from exc
         except IngestError as exc:
             self._quarantine(path, exc.reason)
             raise
@@ -636,25 +706,110 @@ class Archive:
         existing = self.catalog.find_by_blob(blob.sha256)
         if existing is not None:
             return existing, False
+        # the file was read: only now is a registration number taken (refusals take none)
         when = self.now()
-        first_line = next((ln.strip() for ln in scan.text.splitlines() if ln.strip()), "")
-        record = Record(
-            id=new_id(),
-            kind="scan",
-            subject=subject or first_line[:200] or path.name,
-            text=scan.text,
-            sender=sender,
-            office=self.settings.office_code,
-            dates={"received": when.isoformat(), "created": when.isoformat()},
-            classification=self._classification(classification),
-            files=[FileRef("original", blob.sha256, blob.size, scan.media_type, path.name)],
-            source="scan",
-            meta={"pages": scan.pages, "text_layer": scan.has_text_layer},
-        )
-        with self.catalog.transaction(who) as tx:
-            tx.add_record(record)
+        record_id = new_id()
+        number, registration = self._reserve_incoming(record_id, who, when)
+        try:
+            received = info.received or when.date()
+            meta: dict[str, Any] = {
+                **registration,
+                "pages": scan.pages,
+                "text_layer": scan.has_text_layer,
+                "text_searchable": scan.searchable,
+            }
+            if scan.reason:
+                meta["text_error"] = scan.reason
+            if scan.ocr:
+                meta["ocr"] = ocr_lang()
+            if scan.encrypted:
+                meta["encrypted"] = True
+            if info.department:
+                meta["department"] = info.department
+            files = [FileRef("original", blob.sha256, blob.size, scan.media_type, path.name)]
+            rendition = scan.rendition
+            if stamp:
+                base = rendition if rendition is not None else scan.data
+                try:
+                    rendition = stamp_pdf(
+                        base,
+                        self._incoming_stamp(number, received, info.department),
+                        dataclasses.replace(
+                            self.settings.stamp, position="top-left", pages="first"
+                        ),
+                        self.settings.limits,
+                    )
+                    meta["stamped"] = True
+                except DocArchiveError as exc:  # keep what can be kept: unstamped, and why
+                    meta["stamp_error"] = str(exc)[:300]
+            if rendition is not None:
+                put = self.storage.put(rendition)
+                files.append(
+                    FileRef(
+                        "rendition",
+                        put.sha256,
+                        put.size,
+                        "application/pdf",
+                        f"{Path(path.name).stem}.pdf",
+                    )
+                )
+            first_line = next((ln.strip() for ln in scan.text.splitlines() if ln.strip()), "")
+            record = Record(
+                id=record_id,
+                kind="scan",
+                subject=info.subject or first_line[:200] or path.name,
+                text=scan.text,
+                number=number,
+                series=INCOMING,
+                sender=info.sender or "",
+                office=self.settings.office_code,
+                dates={
+                    "received": datetime.combine(
+                        received, datetime.min.time(), self.settings.tz
+                    ).isoformat(),
+                    "registered": when.isoformat(),
+                    "created": when.isoformat(),
+                },
+                classification=level,
+                files=files,
+                source="scan",
+                meta=meta,
+            )
+            with self.catalog.transaction(who) as tx:
+                again = self.catalog.find_by_blob(blob.sha256)  # archived meanwhile elsewhere?
+                if again is None:
+                    tx.add_record(record)
+                else:
+                    tx.void_number(
+                        number,
+                        f"duplicate: the same scan was archived meanwhile as record {again.id}",
+                    )
+        except BaseException as exc:
+            self._void_after_failure(number, who, exc, "registration")
+            raise
         self.catch_up()
-        return record, True
+        return (again, False) if again is not None else (record, True)
+
+    def _reserve_incoming(
+        self, record_id: str, who: str, when: datetime
+    ) -> tuple[str, dict[str, Any]]:
+        """Take the next number of the incoming register (سجل الوارد) for ``record_id``,
+        entered as reserved: adding the record makes it issued; a failure must void it."""
+        series = self.settings.series_for(INCOMING)
+        office_code = self.settings.office_code
+        period = series.period(when.year)
+        with self.catalog.transaction(who) as tx:
+            seq = tx.next_number(series.name, office_code, period)
+            number = series.format_number(seq, year=when.year, office_code=office_code)
+            tx.reserve_number(series.name, office_code, period, seq, number, record_id)
+        return number, {"seq": seq, "period": period, "office_code": office_code}
+
+    def _incoming_stamp(self, number: str, received: date, department: str | None) -> Stamp:
+        """ختم الوارد: the registration number, the date received and the referral."""
+        lines = [f"رقم القيد: {number}", f"تاريخ الورود: {received.strftime(self._date_format())}"]
+        if department:
+            lines.append(f"يحال إلى: {department}")
+        return Stamp(f"ختم الوارد — {self.settings.office_name}", tuple(lines))
 
     def _quarantine(self, path: Path, reason: str) -> None:
         """Keep a copy of a refused input and why, under a name we choose."""
@@ -850,7 +1005,9 @@ class Archive:
                     meta=meta,
                 )
             )
+        number, registration = self._reserve_incoming(mail_id, who, now)
         meta = {
+            **registration,
             "message_id": mail.message_id,
             "thread": mail.thread,
             "in_reply_to": mail.in_reply_to,
@@ -868,6 +1025,8 @@ class Archive:
             kind="mail",
             subject=mail.subject or "(no subject)",
             text=mail.body,
+            number=number,
+            series=INCOMING,
             sender=mail.sender,
             recipients=mail.recipients,
             office=self.settings.office_code,
@@ -884,14 +1043,23 @@ class Archive:
             links={"reply_to": parent.id} if parent is not None else {},
             meta={k: v for k, v in meta.items() if v not in ("", [], {})},  # no empty keys
         )
-        with self.catalog.transaction(who) as tx:
-            again = self._archived_mail(sha, mail.message_id)  # archived meanwhile elsewhere?
-            if again is None:
-                tx.add_record(record)
-                for attachment_record in attachments:
-                    tx.add_record(attachment_record)
-            if item.cursor is not None:
-                tx.set_cursor(*item.cursor)
+        try:
+            with self.catalog.transaction(who) as tx:
+                again = self._archived_mail(sha, mail.message_id)  # archived meanwhile?
+                if again is None:
+                    tx.add_record(record)
+                    for attachment_record in attachments:
+                        tx.add_record(attachment_record)
+                else:
+                    tx.void_number(
+                        number,
+                        f"duplicate: the same mail was archived meanwhile as record {again.id}",
+                    )
+                if item.cursor is not None:
+                    tx.set_cursor(*item.cursor)
+        except BaseException as exc:
+            self._void_after_failure(number, who, exc, "registration")
+            raise
         return (again, False) if again is not None else (record, True)
 
     def _archived_mail(self, sha256: str, message_id: str) -> Record | None:
@@ -1096,16 +1264,26 @@ class Archive:
 
     # -- integrity --------------------------------------------------------------------------
 
-    def verify(self) -> VerifyReport:
-        """Re-hash every blob and walk the audit chain; name exactly what is wrong."""
+    def verify(self, *, strict: bool = False) -> VerifyReport:
+        """Re-hash every blob and walk the audit chain; name exactly what is wrong.
+
+        Problems: ``blob-missing`` (a record's file is not in storage), ``blob-corrupt``
+        (its bytes no longer match their SHA-256), ``blob-unreadable``, ``record-unaudited``,
+        ``record-altered``, ``audit-gap``, ``audit-chain``, ``audit-altered``. A blob that no
+        record refers to (``blob-orphan``) is a notice, not a problem: blobs are written
+        before their record, so a failed issue or a crash in between leaves one behind, and
+        the storage cannot tell those from others. ``strict`` makes orphans problems. Storage
+        that does not answer raises StorageError (it is not N missing blobs).
+        """
         report = VerifyReport()
         checked: dict[str, str | None] = {}
+        stored = set(self.storage.keys())  # raises StorageError when the storage is unreachable
         digests = self.catalog.record_digests()
         for record in self.catalog.records():
             report.records += 1
             for f in record.files:
                 if f.sha256 not in checked:
-                    checked[f.sha256] = self._check_blob(f.sha256)
+                    checked[f.sha256] = self._check_blob(f.sha256, stored)
                 problem = checked[f.sha256]
                 if problem:
                     report.problems.append(
@@ -1162,15 +1340,103 @@ class Archive:
                     )
                 )
             prev_hash, expected_seq = event.hash, event.seq + 1
+        for sha256 in sorted(stored - checked.keys()):
+            orphan = Problem(
+                "blob-orphan",
+                f"blob {sha256} is stored but no record refers to it (left by a failed or "
+                "interrupted write, or its record is missing from the catalog)",
+                sha256=sha256,
+            )
+            (report.problems if strict else report.notices).append(orphan)
         return report
 
-    def _check_blob(self, sha256: str) -> str | None:
+    def _check_blob(self, sha256: str, stored: set[str] | None = None) -> str | None:
+        if stored is not None and sha256 not in stored:
+            return "missing: not found in storage"
         try:
             if not self.storage.verify(sha256):
                 return "corrupt: stored bytes no longer match their SHA-256"
+        except StorageError as exc:
+            down = storage_unreachable(self.storage)
+            if down is not None:  # the storage, not this blob: stop with its error
+                raise down from exc
+            return f"unreadable: {exc}" if stored is not None else "missing: not found in storage"
         except DocArchiveError:
             return "missing: not found in storage"
         return None
+
+    # -- moving records ---------------------------------------------------------------------
+
+    def export(
+        self,
+        ids: Iterable[str] | None = None,
+        query: str | None = None,
+        *,
+        dest: str | os.PathLike[str],
+        clearance: str | Classification | None = None,
+        user: str | None = None,
+    ) -> Path:
+        """Export records (by id or number, or all that ``query`` finds) with their files and
+        audit events as a BagIt package in ``dest`` (a new or empty folder).
+
+        ``clearance`` and ``user`` as for :meth:`get`: a record asked for by id above the
+        clearance raises AccessDeniedError; a query exports only what the caller may see.
+        """
+        wanted = list(ids or [])
+        if bool(wanted) == (query is not None):
+            raise ConfigurationError("export takes record ids or a query, not both or neither")
+        if query is not None:
+            records, page = [], 1
+            while True:
+                found = self.search(query, page=page, page_size=100, clearance=clearance,
+                                    user=user)
+                records += [hit.record for hit in found.hits]
+                if len(found.hits) < 100:
+                    break
+                page += 1
+            if not records:
+                raise NotFoundError(f"no record found for {query!r}")
+        else:
+            records = [self.get(i, clearance=clearance, user=user) for i in wanted]
+        unique = list({r.id: r for r in records}.values())
+        s = self.settings
+        info = {
+            "Source-Organization": " — ".join(x for x in (s.ministry, s.office_name) if x),
+            "Docarchive-Office": s.office_code,
+        }
+        return transfer.export_bag(unique, self.storage, self.catalog, dest, info=info)
+
+    def import_bag(self, path: str | os.PathLike[str], *, actor: str | None = None
+                   ) -> transfer.ImportReport:
+        """Import the records of a BagIt package made by :meth:`export`: every hash is checked
+        first (IntegrityError naming the file otherwise); each record gets an ``import``
+        audit event naming the source; records already here are skipped."""
+        report = transfer.import_bag(path, self.storage, self.catalog, actor=self._actor(actor))
+        self.catch_up()
+        return report
+
+    def migrate(
+        self,
+        to_storage: str,
+        to_catalog: str,
+        *,
+        progress: transfer.Progress | None = None,
+        actor: str | None = None,
+    ) -> transfer.MigrateReport:
+        """Copy this archive (blobs, records, registers, sequences, audit chain) to the
+        backends at ``to_storage`` and ``to_catalog``; resumable, and this archive is only
+        read. Point the settings at the new backends afterwards (``docarchive init``, or
+        ``DOCARCHIVE_STORAGE``/``DOCARCHIVE_CATALOG``)."""
+        storage = open_storage(to_storage)
+        try:
+            catalog = open_catalog(to_catalog)
+            try:
+                return transfer.migrate(self.storage, self.catalog, storage, catalog,
+                                        actor=self._actor(actor), progress=progress)
+            finally:
+                catalog.close()
+        finally:
+            storage.close()
 
     def reindex(self) -> int:
         """Rebuild the search index from the catalog and blobs alone; returns records indexed.
@@ -1182,6 +1448,399 @@ class Archive:
         count = self.index.rebuild(self.catalog.records(), through)
         self.catch_up()
         return count
+
+    # -- referral and follow-up -------------------------------------------------------------
+
+    def refer(
+        self,
+        id_or_referral: str,
+        departments: str | Iterable[str],
+        instruction: str,
+        *,
+        due: date | str | None = None,
+        priority: str | None = None,
+        kind: str = "referral",
+        clearance: str | Classification | None = None,
+        user: str | None = None,
+        actor: str | None = None,
+    ) -> list[Referral]:
+        """Refer a record (id or number) to one or more departments with an instruction, or
+        refer a department's referral onward (give its id): one :class:`~docarchive.followup.
+        Referral` per department, made together (one ``note_id``) in one transaction, each
+        an audit event on the record.
+
+        ``due`` (a date, not in the past) or ``priority`` (``[followup.priorities]``: urgent
+        3 days, normal 14, in working days unless ``working_days = false``) sets the
+        deadline. ``kind="followup"`` makes follow-up items of an issued directive.
+        FollowupError for an unknown department or priority, a due date in the past, an
+        empty instruction, or a department whose clearance is below the record's
+        classification; nothing is written then.
+        """
+        rules = self.settings.followup
+        if kind not in FOLLOWUP_KINDS:
+            raise FollowupError(f"kind must be one of {', '.join(FOLLOWUP_KINDS)}, not {kind!r}")
+        parent = self.catalog.get_referral(id_or_referral)
+        if parent is not None:
+            if parent.status != "open":
+                raise FollowupError(
+                    f"referral {parent.id} is {parent.status}: only an open one can be referred on"
+                )
+            record = self.get(parent.record_id, clearance=clearance, user=user)
+        else:
+            record = self.get(id_or_referral, clearance=clearance, user=user)
+        names = [departments] if isinstance(departments, str) else list(departments)
+        names = list(dict.fromkeys(n.strip() for n in names if n.strip()))
+        if not names:
+            raise FollowupError("name at least one department to refer to")
+        text = instruction.strip()
+        if not text:
+            raise FollowupError("the instruction is empty")
+        if len(text) > MAX_INSTRUCTION:
+            raise FollowupError(f"the instruction is longer than {MAX_INSTRUCTION} characters")
+        for name in names:
+            dept = rules.department(name)
+            if dept.clearance < record.classification:
+                raise FollowupError(
+                    f"department {name!r} holds clearance {dept.clearance.label}; record "
+                    f"{record.id} is {record.classification.label}"
+                )
+        now = self.now()
+        day, label = due_date(now.date(), rules, due=due, priority=priority)
+        who = self._actor(actor)
+        note = new_id()
+        made = [
+            Referral(
+                id=f"{note}-{position}",
+                note_id=note,
+                record_id=record.id,
+                department=name,
+                instruction=text,
+                referred_by=who,
+                referred_at=now.isoformat(),
+                due=day.isoformat(),
+                priority=label,
+                kind=kind,
+                parent_id=parent.id if parent is not None else None,
+                classification=record.classification,
+            )
+            for position, name in enumerate(names, start=1)
+        ]
+        with self.catalog.transaction(who) as tx:
+            for referral in made:
+                tx.add_referral(referral)
+        self.catch_up()
+        return made
+
+    def answer(
+        self,
+        referral_id: str,
+        reply: str,
+        *,
+        clearance: str | Classification | None = None,
+        user: str | None = None,
+        actor: str | None = None,
+    ) -> Referral:
+        """Answer a referral with a record (an issued letter, an ingested mail or scan; id or
+        number): the referral becomes ``answered``; the note's other departments stay open.
+        A second answer (another process, a later reply) is kept beside the first."""
+        referral = self.referral(referral_id, clearance=clearance, user=user)
+        try:
+            answer = self.get(reply, clearance=clearance, user=user)
+        except NotFoundError:
+            raise NotFoundError(
+                f"cannot answer referral {referral.id}: {reply!r} is not a record in the archive"
+            ) from None
+        if answer.id == referral.record_id:
+            raise FollowupError(f"record {answer.id} is the referred record, not an answer to it")
+        with self.catalog.transaction(self._actor(actor)) as tx:
+            done = tx.answer_referral(referral.id, answer.id, self.now().isoformat())
+        self.catch_up()
+        return done
+
+    def close_referral(
+        self,
+        referral_id: str,
+        reason: str,
+        *,
+        cancel: bool = False,
+        clearance: str | Classification | None = None,
+        user: str | None = None,
+        actor: str | None = None,
+    ) -> Referral:
+        """Close an open referral by hand (or cancel it); a reason is required."""
+        if not reason.strip():
+            raise FollowupError("a reason is required to close a referral")
+        referral = self.referral(referral_id, clearance=clearance, user=user)
+        status = "cancelled" if cancel else "closed"
+        with self.catalog.transaction(self._actor(actor)) as tx:
+            done = tx.close_referral(
+                referral.id, reason.strip(), self.now().isoformat(), status=status
+            )
+        self.catch_up()
+        return done
+
+    def referral(
+        self,
+        referral_id: str,
+        *,
+        clearance: str | Classification | None = None,
+        user: str | None = None,
+    ) -> Referral:
+        """One referral; NotFoundError, or AccessDeniedError above the caller's clearance."""
+        referral = self.catalog.get_referral(referral_id.strip())
+        if referral is None:
+            raise NotFoundError(f"no referral {referral_id!r}")
+        allowed = self._clearance(clearance, user)
+        if referral.classification > allowed:
+            raise AccessDeniedError(
+                f"referral {referral_id!r} is classified above your clearance ({allowed.label})"
+            )
+        return referral
+
+    def referrals(
+        self,
+        record_id: str,
+        *,
+        clearance: str | Classification | None = None,
+        user: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every referral of a record, each with its whole chain, and each note's status
+        (``partly answered`` when some departments answered and others not)."""
+        record = self.get(record_id, clearance=clearance, user=user)
+        found = self.catalog.referrals(record_ids=[record.id])
+        by_id = {r.id: r for r in found}
+        notes: dict[str, list[Referral]] = {}
+        for r in found:
+            notes.setdefault(r.note_id, []).append(r)
+        return [
+            {
+                **r.to_dict(),
+                "chain": list(followup_chain(r, by_id)),
+                "note_status": note_status(notes[r.note_id])["status"],
+            }
+            for r in found
+        ]
+
+    def followup(
+        self,
+        *,
+        department: str | None = None,
+        overdue: bool = False,
+        as_of: date | str | None = None,
+        clearance: str | Classification | None = None,
+        user: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Open business: every open referral and follow-up item (of one department), with
+        its record's subject and number, the chain, and days late on ``as_of`` (default
+        today); ``overdue`` keeps only what is past due. Nothing above the caller's
+        clearance, nor above the department's."""
+        allowed = self._clearance(clearance, user)
+        if department is not None:
+            allowed = min(allowed, self.settings.followup.department(department).clearance)
+        day = parse_day(as_of) if as_of is not None else self.now().date()
+        found = self.catalog.referrals(
+            department=department, status="open", max_classification=int(allowed)
+        )
+        if overdue:
+            found = [r for r in found if r.due < day.isoformat()]
+        records = self.catalog.get_many(sorted({r.record_id for r in found}))
+        by_id = self._with_ancestors(found, allowed)
+        items = []
+        for r in sorted(found, key=lambda r: (r.department, r.due, r.id)):
+            rec = records.get(r.record_id)
+            items.append(
+                {
+                    **r.to_dict(),
+                    "subject": rec.subject if rec else "",
+                    "number": rec.number if rec else None,
+                    "chain": list(followup_chain(r, by_id)),
+                    "days_late": days_late(r.due, day),
+                    "overdue": r.due < day.isoformat(),
+                }
+            )
+        return items
+
+    def overdue(
+        self,
+        *,
+        as_of: date | str | None = None,
+        department: str | None = None,
+        clearance: str | Classification | None = None,
+        user: str | None = None,
+    ) -> list[OverdueRow]:
+        """The delayed business of every department (or one): open referrals past due on
+        ``as_of`` (default today, office time zone), by department then due date, each
+        with days late and its chain. Within the caller's clearance and each
+        department's."""
+        allowed = self._clearance(clearance, user)
+        rules = self.settings.followup
+        if department is not None:
+            allowed = min(allowed, rules.department(department).clearance)
+        day = parse_day(as_of) if as_of is not None else self.now().date()
+        found = self.catalog.overdue_referrals(
+            day.isoformat(), max_classification=int(allowed), department=department
+        )
+        by_id = self._with_ancestors([r for r, _, _ in found], allowed)
+        rows = []
+        for r, subject, number in found:
+            dept = rules.departments.get(r.department)
+            if dept is not None and r.classification > dept.clearance:
+                continue
+            rows.append(
+                OverdueRow(
+                    referral_id=r.id,
+                    record_id=r.record_id,
+                    department=r.department,
+                    subject=subject,
+                    number=number,
+                    instruction=r.instruction,
+                    referred_at=r.referred_at,
+                    due=r.due,
+                    days_late=days_late(r.due, day),
+                    chain=followup_chain(r, by_id),
+                    classification=r.classification,
+                )
+            )
+        return rows
+
+    def _with_ancestors(
+        self, referrals: list[Referral], allowed: Classification
+    ) -> dict[str, Referral]:
+        """``referrals`` by id, with every parent up their chains (within ``allowed``)."""
+        by_id = {r.id: r for r in referrals}
+        wanted = {r.parent_id for r in referrals if r.parent_id} - set(by_id)
+        while wanted:
+            found = self.catalog.referrals(ids=sorted(wanted), max_classification=int(allowed))
+            by_id.update((r.id, r) for r in found)
+            wanted = {r.parent_id for r in found if r.parent_id} - set(by_id)
+        return by_id
+
+    def incoming(
+        self,
+        *,
+        date_from: date | str | None = None,
+        date_to: date | str | None = None,
+        clearance: str | Classification | None = None,
+        user: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The register of incoming mail (scans and mails received from ``date_from`` to
+        ``date_to``, inclusive, office time zone) with its referrals and their status."""
+        allowed = self._clearance(clearance, user)
+        first = parse_day(date_from) if date_from is not None else None
+        last = parse_day(date_to) if date_to is not None else None
+        chosen = []
+        for record in self.catalog.records():
+            received = record.dates.get("received", "")
+            if record.source not in ("scan", "mail") or record.kind == "attachment":
+                continue
+            if not received or record.classification > allowed:
+                continue
+            day = received[:10]
+            if (first and day < first.isoformat()) or (last and day > last.isoformat()):
+                continue
+            chosen.append(record)
+        found = self.catalog.referrals(
+            record_ids=[r.id for r in chosen], max_classification=int(allowed)
+        )
+        by_record: dict[str, list[Referral]] = {}
+        for r in found:
+            by_record.setdefault(r.record_id, []).append(r)
+        by_id = {r.id: r for r in found}
+        out = []
+        for record in sorted(chosen, key=lambda r: (r.dates["received"], r.id)):
+            shares = by_record.get(record.id, [])
+            out.append(
+                {
+                    "id": record.id,
+                    "kind": record.kind,
+                    "number": record.number,
+                    "subject": record.subject,
+                    "sender": record.sender,
+                    "received": record.dates["received"],
+                    "classification": record.classification.label,
+                    "status": note_status(shares)["status"],
+                    "referrals": [
+                        {**r.to_dict(), "chain": list(followup_chain(r, by_id))} for r in shares
+                    ],
+                }
+            )
+        return out
+
+    def report(
+        self,
+        which: str,
+        *,
+        format: str = "docx",
+        as_of: date | str | None = None,
+        department: str | None = None,
+        date_from: date | str | None = None,
+        date_to: date | str | None = None,
+        clearance: str | Classification | None = None,
+        user: str | None = None,
+    ) -> bytes:
+        """A follow-up report as a document (``docx``, or ``pdf`` through LibreOffice),
+        rendered from the ``report_overdue`` template (the office may override it):
+
+        * ``overdue`` — the delayed business of every department (or one), on ``as_of``;
+        * ``department`` — one department's open items;
+        * ``incoming`` — the register of incoming mail with referrals and status.
+        """
+        if format not in ("docx", "pdf"):
+            raise TemplateError(f"unknown output format {format!r} (known: docx, pdf)")
+        day = parse_day(as_of) if as_of is not None else self.now().date()
+        fmt = self._date_format()
+
+        def shown(iso: str) -> str:
+            return parse_day(iso).strftime(fmt)
+
+        if which == "overdue":
+            rows = self.overdue(as_of=day, department=department, clearance=clearance, user=user)
+            context = report_context(
+                "overdue", rows, day.strftime(fmt), shown, department=department
+            )
+        elif which == "department":
+            if department is None:
+                raise FollowupError("the department report needs a department")
+            items = self.followup(department=department, as_of=day, clearance=clearance, user=user)
+            context = report_context(
+                "department", items, day.strftime(fmt), shown, department=department
+            )
+        elif which == "incoming":
+            entries = self.incoming(
+                date_from=date_from, date_to=date_to, clearance=clearance, user=user
+            )
+            span = " — ".join(shown(str(d)) for d in (date_from, date_to) if d is not None)
+            context = report_context("incoming", entries, span or day.strftime(fmt), shown)
+        else:
+            raise FollowupError(f"unknown report {which!r} (known: overdue, department, incoming)")
+        template = self._template(REPORT_TEMPLATE)
+        docx = render_docx(
+            template,
+            self._context(context, number=None, when=self.now()),
+            self.settings.limits,
+            date_format=fmt,
+        )
+        if format == "docx":
+            return docx
+        return docx_to_pdf([docx], [f"{which}.docx"], limits=self.settings.limits)[0]
+
+    def indexable(self, records: list[Record]) -> list[Record]:
+        """``records`` as the search index should see them: each record's text followed by
+        its referrals' departments and instructions (so a search for a department or for
+        words of an instruction finds the record). The search layer calls this before
+        indexing; referral events name their record, so catch-up re-indexes it."""
+        if not records:
+            return records
+        found = self.catalog.referrals(record_ids=[r.id for r in records])
+        by_record: dict[str, list[Referral]] = {}
+        for r in found:
+            by_record.setdefault(r.record_id, []).append(r)
+        return [
+            replace(r, text=f"{r.text}\n{referral_index_text(by_record[r.id])}")
+            if r.id in by_record
+            else r
+            for r in records
+        ]
 
 
 def _without_password(url: str) -> str:

@@ -222,6 +222,16 @@ def ingest() -> None:
 @ingest.command("scan")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--classification", help="public, internal, confidential, secret, top-secret.")
+@click.option("--sender", help="Who sent it (else the sidecar's, else none).")
+@click.option("--subject", help="Subject (else the sidecar's, else the first line of text).")
+@click.option("--department", help="The department it is referred to (on the stamp).")
+@click.option("--received", help="Date received, YYYY-MM-DD (default: today).")
+@click.option(
+    "--stamp/--no-stamp",
+    default=True,
+    show_default=True,
+    help="Put the incoming stamp (ختم الوارد) on the PDF rendition's first page.",
+)
 @archive_options
 @json_option
 def ingest_scan(
@@ -229,9 +239,17 @@ def ingest_scan(
     actor: str | None,
     files: tuple[Path, ...],
     classification: str | None,
+    sender: str | None,
+    subject: str | None,
+    department: str | None,
+    received: str | None,
+    stamp: bool,
     as_json: bool,
 ) -> None:
-    """Archive scans (files or folders); refused files go to quarantine."""
+    """Archive scans (files or folders); each takes the next incoming registration number
+    (سجل الوارد). Metadata from the options, else from a sidecar JSON beside each file
+    (scan.pdf.json or scan.json: sender, subject, department, received, classification).
+    Refused files go to quarantine and take no number."""
     from tqdm import tqdm
 
     missing = [str(f) for f in files if not f.exists()]
@@ -239,13 +257,21 @@ def ingest_scan(
         raise DocArchiveError(f"{missing[0]}: no such file or folder")
     with tqdm(desc="ingest", unit="file", disable=not sys.stderr.isatty(), leave=False) as bar:
         result = archive.ingest_scans(
-            files, classification=classification, actor=actor, progress=lambda _: bar.update()
+            files,
+            sender=sender,
+            subject=subject,
+            department=department,
+            received=received,
+            classification=classification,
+            stamp=stamp,
+            actor=actor,
+            progress=lambda _: bar.update(),
         )
     if as_json:
         _dump(result.to_dict())
     else:
         for r in result.ingested:
-            click.echo(f"archived {r.files[0].name}  (id {r.id})")
+            click.echo(f"archived {r.files[0].name}  {r.number or ''}  (id {r.id})")
         for d in result.duplicates:
             click.echo(f"already archived {d['file']}  (id {d['id']})")
         for q in result.quarantined:
@@ -417,6 +443,263 @@ def show(
     click.echo(record.text)
 
 
+# -- referral and follow-up ------------------------------------------------------------------
+
+
+def _day_option(value: str | None) -> str | None:
+    from .followup import parse_day
+
+    return parse_day(value).isoformat() if value else None
+
+
+@main.command()
+@click.argument("id")
+@click.option("--to", "departments", multiple=True, required=True, help="A department (repeat).")
+@click.option("--instruction", required=True, help="What the departments are to do.")
+@click.option("--due", help="Due date (YYYY-MM-DD), not in the past.")
+@click.option("--priority", help="urgent, normal, ... ([followup.priorities]): sets the due date.")
+@click.option(
+    "--follow-up", "follow_up", is_flag=True, help="A follow-up item of an issued directive."
+)
+@archive_options
+@json_option
+def refer(
+    archive: Archive,
+    actor: str | None,
+    id: str,
+    departments: tuple[str, ...],
+    instruction: str,
+    due: str | None,
+    priority: str | None,
+    follow_up: bool,
+    as_json: bool,
+) -> None:
+    """Refer record ID (id or number) to departments with an instruction; or refer a
+    referral (its id) onward to a division. One referral per department."""
+    from .config import default_actor
+
+    if due and priority:
+        raise click.UsageError("give --due or --priority, not both")
+    made = archive.refer(
+        id,
+        departments,
+        instruction,
+        due=due,
+        priority=priority,
+        kind="followup" if follow_up else "referral",
+        user=actor or default_actor(),
+        actor=actor,
+    )
+    if as_json:
+        _dump([r.to_dict() for r in made])
+        return
+    for r in made:
+        click.echo(f"referred to {r.department}, due {r.due}  (referral {r.id})")
+
+
+@main.command()
+@click.argument("referral")
+@click.option("--with", "reply", required=True, help="The answering record (id or number).")
+@archive_options
+@json_option
+def answer(archive: Archive, actor: str | None, referral: str, reply: str, as_json: bool) -> None:
+    """Answer REFERRAL with a record (an issued letter, a mail, a scan)."""
+    from .config import default_actor
+
+    done = archive.answer(referral, reply, user=actor or default_actor(), actor=actor)
+    if as_json:
+        _dump(done.to_dict())
+    else:
+        click.echo(f"referral {done.id} ({done.department}) answered by {reply}")
+
+
+@main.command()
+@click.argument("referral")
+@click.option("--reason", required=True, help="Why it is closed without an answer.")
+@click.option("--cancel", is_flag=True, help="Cancel it rather than close it.")
+@archive_options
+@json_option
+def close(
+    archive: Archive, actor: str | None, referral: str, reason: str, cancel: bool, as_json: bool
+) -> None:
+    """Close REFERRAL by hand, with a reason."""
+    from .config import default_actor
+
+    done = archive.close_referral(
+        referral, reason, cancel=cancel, user=actor or default_actor(), actor=actor
+    )
+    if as_json:
+        _dump(done.to_dict())
+    else:
+        click.echo(f"referral {done.id} ({done.department}) {done.status}: {done.closed_reason}")
+
+
+@main.command()
+@click.option("--department", help="One department's items (within its clearance).")
+@click.option("--overdue", is_flag=True, help="Only what is past due.")
+@click.option("--as-of", "as_of", help="The day to count from (YYYY-MM-DD; default today).")
+@click.option("--record", help="Every referral of one record, with its chain, instead.")
+@archive_options
+@json_option
+def followup(
+    archive: Archive,
+    actor: str | None,
+    department: str | None,
+    overdue: bool,
+    as_of: str | None,
+    record: str | None,
+    as_json: bool,
+) -> None:
+    """Open referrals and follow-up items: who has what, due when, how late."""
+    from .config import default_actor
+
+    user = actor or default_actor()
+    if record is not None:
+        items = archive.referrals(record, user=user)
+    else:
+        items = archive.followup(
+            department=department, overdue=overdue, as_of=_day_option(as_of), user=user
+        )
+    if as_json:
+        _dump(items)
+        return
+    for i in items:
+        late = f"  {i['days_late']} days late" if i.get("days_late") else ""
+        chain = " → ".join(i["chain"])
+        click.echo(f"{i['id']}  {i['department']}  due {i['due']}  {i['status']}{late}")
+        click.echo(f"  {i.get('subject') or i['record_id']}: {i['instruction']}  [{chain}]")
+    if not items:
+        click.echo("nothing open")
+
+
+@main.group()
+def report() -> None:
+    """Follow-up reports: -o REPORT.docx|.pdf (from the report_overdue template) or --json."""
+
+
+def _report_out(
+    archive: Archive,
+    which: str,
+    output: Path | None,
+    as_json: bool,
+    data: Callable[[], Any],
+    **kwargs: Any,
+) -> None:
+    if as_json:
+        _dump(data())
+        return
+    if output is None:
+        raise click.UsageError("give -o REPORT.docx|REPORT.pdf, or --json")
+    fmt = output.suffix.lower().lstrip(".")
+    if fmt not in ("docx", "pdf"):
+        raise DocArchiveError(f"{output}: the report must be a .docx or a .pdf file")
+    output.write_bytes(archive.report(which, format=fmt, **kwargs))
+    click.echo(f"wrote {output}")
+
+
+_output_option = click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="REPORT.docx or REPORT.pdf."
+)
+
+
+@report.command("overdue")
+@click.option("--as-of", "as_of", help="The day (YYYY-MM-DD; default today).")
+@click.option("--department", help="One department only.")
+@_output_option
+@archive_options
+@json_option
+def report_overdue(
+    archive: Archive,
+    actor: str | None,
+    as_of: str | None,
+    department: str | None,
+    output: Path | None,
+    as_json: bool,
+) -> None:
+    """The delayed business of every department: item, referred on, due, days late, chain."""
+    from .config import default_actor
+
+    user = actor or default_actor()
+    day = _day_option(as_of) or archive.now().date().isoformat()
+
+    def data() -> dict[str, Any]:
+        rows = archive.overdue(as_of=day, department=department, user=user)
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            grouped.setdefault(row.department, []).append(row.to_dict())
+        return {
+            "as_of": day,
+            "total": len(rows),
+            "departments": [{"department": d, "items": i} for d, i in grouped.items()],
+        }
+
+    _report_out(
+        archive, "overdue", output, as_json, data, as_of=day, department=department, user=user
+    )
+
+
+@report.command("department")
+@click.argument("department")
+@click.option("--as-of", "as_of", help="The day (YYYY-MM-DD; default today).")
+@_output_option
+@archive_options
+@json_option
+def report_department(
+    archive: Archive,
+    actor: str | None,
+    department: str,
+    as_of: str | None,
+    output: Path | None,
+    as_json: bool,
+) -> None:
+    """DEPARTMENT's open items (within its clearance)."""
+    from .config import default_actor
+
+    user = actor or default_actor()
+    day = _day_option(as_of) or archive.now().date().isoformat()
+    _report_out(
+        archive,
+        "department",
+        output,
+        as_json,
+        lambda: archive.followup(department=department, as_of=day, user=user),
+        as_of=day,
+        department=department,
+        user=user,
+    )
+
+
+@report.command("incoming")
+@click.option("--from", "date_from", help="Received on or after (YYYY-MM-DD).")
+@click.option("--to", "date_to", help="Received on or before (YYYY-MM-DD).")
+@_output_option
+@archive_options
+@json_option
+def report_incoming(
+    archive: Archive,
+    actor: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    output: Path | None,
+    as_json: bool,
+) -> None:
+    """The register of incoming mail with its referrals and their status."""
+    from .config import default_actor
+
+    user = actor or default_actor()
+    first, last = _day_option(date_from), _day_option(date_to)
+    _report_out(
+        archive,
+        "incoming",
+        output,
+        as_json,
+        lambda: archive.incoming(date_from=first, date_to=last, user=user),
+        date_from=first,
+        date_to=last,
+        user=user,
+    )
+
+
 @main.command()
 @click.argument("number")
 @click.option("--reason", required=True, help="Why the number is voided.")
@@ -471,16 +754,23 @@ def check(
 
 
 @main.command()
+@click.option("--strict", is_flag=True, help="Blobs no record refers to are problems too.")
 @archive_options
 @json_option
-def verify(archive: Archive, actor: str | None, as_json: bool) -> None:
-    """Re-hash every blob and walk the audit chain; exit 1 if anything is wrong."""
-    report = archive.verify()
+def verify(archive: Archive, actor: str | None, strict: bool, as_json: bool) -> None:
+    """Re-hash every blob and walk the audit chain; exit 1 if anything is wrong.
+
+    Blobs that no record refers to (left by a failed or interrupted write) are listed as
+    notices and do not fail, unless --strict.
+    """
+    report = archive.verify(strict=strict)
     if as_json:
         _dump(report.to_dict())
     else:
         for p in report.problems:
             click.echo(f"PROBLEM {p.code}: {p.message}")
+        for p in report.notices:
+            click.echo(f"notice {p.code}: {p.message}")
         state = "ok" if report.ok else f"{len(report.problems)} problem(s)"
         click.echo(
             f"{state}: {report.records} records, {report.blobs} blobs, "
@@ -500,3 +790,92 @@ def reindex(archive: Archive, actor: str | None, as_json: bool) -> None:
         _dump({"indexed": count})
     else:
         click.echo(f"reindexed {count} records")
+
+
+@main.command()
+@click.argument("ids", nargs=-1)
+@click.option("--query", help="Export every record this search finds (within your clearance).")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), required=True, help="New bag folder."
+)
+@click.option("--clearance", help="Export with a lower clearance than your own.")
+@archive_options
+@json_option
+def export(
+    archive: Archive,
+    actor: str | None,
+    ids: tuple[str, ...],
+    query: str | None,
+    output: Path,
+    clearance: str | None,
+    as_json: bool,
+) -> None:
+    """Export records (IDs or numbers, or --query) as a BagIt package: their files,
+    metadata and audit events, for another archive or an auditor."""
+    from .config import default_actor
+
+    if bool(ids) == (query is not None):
+        raise click.UsageError("give record IDs or --query, not both")
+    bag = archive.export(
+        list(ids) or None, query, dest=output, clearance=clearance, user=actor or default_actor()
+    )
+    count = len([p for p in (bag / "data" / "records").iterdir()])
+    if as_json:
+        _dump({"bag": str(bag), "records": count})
+    else:
+        click.echo(f"exported {count} record(s) to {bag}")
+
+
+@main.command("import")
+@click.argument("bag", type=click.Path(path_type=Path))
+@archive_options
+@json_option
+def import_(archive: Archive, actor: str | None, bag: Path, as_json: bool) -> None:
+    """Import a BagIt package made by 'export', after checking every hash in it."""
+    report = archive.import_bag(bag, actor=actor)
+    if as_json:
+        _dump(report.to_dict())
+    else:
+        for r in report.imported:
+            click.echo(f"imported {r.number or r.kind} {r.subject}  (id {r.id})")
+        for d in report.duplicates:
+            click.echo(f"already archived {d['id']}")
+
+
+@main.command()
+@click.option("--to-storage", required=True, help="Blob storage URL to copy into.")
+@click.option("--to-catalog", required=True, help="Catalog URL to copy into.")
+@archive_options
+@json_option
+def migrate(
+    archive: Archive, actor: str | None, to_storage: str, to_catalog: str, as_json: bool
+) -> None:
+    """Copy the whole archive to other backends (e.g. S3 + PostgreSQL), checking each blob's
+    hash on arrival. Rerun after an interruption: it goes on where it stopped. The archive
+    itself is only read; point its settings at the new backends afterwards."""
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+    quiet = not sys.stderr.isatty()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(desc=stage, total=total, disable=quiet, leave=True)
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        report = archive.migrate(to_storage, to_catalog, progress=progress, actor=actor)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    if as_json:
+        _dump(report.to_dict())
+    else:
+        click.echo(
+            f"migrated: {report.blobs_copied} blobs copied ({report.blobs_present} already "
+            f"there), {report.records_copied} records ({report.records_present} already there), "
+            f"{report.numbers} register lines, {report.sequences} sequences, "
+            f"{report.events_copied} audit events ({report.events_present} already there)"
+        )

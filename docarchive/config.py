@@ -30,6 +30,15 @@ argument > ``DOCARCHIVE_*`` environment variable > ``docarchive.toml`` > default
     [limits]               # see docarchive.limits
     pdf_pages = 2000
 
+    [followup]             # referral and follow-up: see docarchive.followup
+    working_days = true
+    holidays = ["2026-01-06"]
+    [followup.priorities]
+    urgent = 3
+    normal = 14
+    [followup.departments]
+    "الدائرة القانونية" = "confidential"
+
 Environment: ``DOCARCHIVE_ROOT``, ``DOCARCHIVE_STORAGE``, ``DOCARCHIVE_CATALOG``,
 ``DOCARCHIVE_INDEX``, ``DOCARCHIVE_USER``, ``DOCARCHIVE_CLEARANCE``,
 ``DOCARCHIVE_LIMIT_<NAME>``.
@@ -51,6 +60,7 @@ from urllib.parse import quote
 import tomli_w
 
 from .errors import ConfigurationError
+from .followup import FollowupSettings
 from .limits import Limits
 from .numbering import DEFAULT_SERIES, SeriesConfig
 from .records import Classification
@@ -59,7 +69,7 @@ from .stamping import StampStyle
 __all__ = ["SETTINGS_FILE", "Settings", "default_actor", "default_root"]
 
 SETTINGS_FILE = "docarchive.toml"
-_TABLES = {"backends", "office", "access", "series", "limits", "templates", "issue"}
+_TABLES = {"backends", "office", "access", "series", "limits", "templates", "issue", "followup"}
 
 
 def default_root(environ: Mapping[str, str] | None = None) -> Path:
@@ -103,6 +113,7 @@ class Settings:
     stamp_hijri: bool = True
     stamp_key_file: Path | None = None
     reservation_timeout_s: int = 600
+    followup: FollowupSettings = field(default_factory=FollowupSettings)
 
     def stamp_key(self, environ: Mapping[str, str] | None = None) -> bytes:
         """The key of stamp verification codes: ``DOCARCHIVE_STAMP_KEY`` (hex), else the
@@ -247,6 +258,7 @@ class Settings:
             stamp_hijri=bool(issue.get("hijri", True)),
             stamp_key_file=(base / str(issue["key_file"])) if issue.get("key_file") else None,
             reservation_timeout_s=int(issue.get("reservation_timeout_seconds", 600)),
+            followup=FollowupSettings.from_settings(_table(doc, "followup")),
         )
 
     def write(self, *, backends: Mapping[str, str] | None = None) -> Path:

@@ -12,6 +12,9 @@ command -v soffice >/dev/null 2>&1 || need="$need libreoffice-writer-nogui"
 # PostgreSQL catalog: the tests start a throwaway cluster with initdb/pg_ctl
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
     || need="$need postgresql"
+# OCR of scans: tesseract with Arabic (and English) language data
+{ command -v tesseract && tesseract --list-langs 2>/dev/null | grep -qx ara; } >/dev/null 2>&1 \
+    || need="$need tesseract-ocr tesseract-ocr-ara"
 # IMAP ingest: the tests start a real dovecot on 127.0.0.1
 command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need="$need dovecot-imapd"
 [ -z "$need" ] && exit 0

@@ -237,7 +237,8 @@ def test_unknown_table(tmp_path: Path) -> None:
     with pytest.raises(
         ConfigurationError,
         match=re.escape(
-            "unknown table [ofice] (known: access, backends, issue, limits, office, series"
+            "unknown table [ofice] (known: access, backends, followup, issue, limits, office, "
+            "series"
         ),
     ):
         Settings.load(tmp_path, environ={})

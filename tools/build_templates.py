@@ -429,11 +429,40 @@ def letter_en() -> Path:
     return b.save("letter_en")
 
 
+def report_overdue() -> Path:
+    """The follow-up reports (overdue business, a department's open items, the incoming
+    register): a title, then one six-column table per department (``groups``), each row
+    a ``cells`` list under the six ``headers``; see docarchive.followup.report_context."""
+    b = Builder()
+    b.letterhead()
+    b.para("{{ title }}", 16, True, center=True, after=2)
+    b.para("{{ subtitle }}", 13, True, center=True, after=8)
+    widths = [9, 60, 22, 22, 17, 40]
+    b.tag("{%p for g in groups %}")
+    b.tag("{%p if g.name %}")
+    b.para("{{ g.name }}", 13, True, after=2, before=6, underline=True, keep=True)
+    b.tag("{%p endif %}")
+    t = b.table(4, widths, borders=True)
+    b.header_row(t)
+    for i, cell in enumerate(t.rows[0].cells):
+        b.shade(cell)
+        b.para(f"{{{{ headers[{i}] }}}}", 10.5, True, center=True, after=0, into=cell)
+    b.para("{%tr for r in g.rows %}", 6, after=0, into=t.rows[1].cells[0])
+    for i, cell in enumerate(t.rows[2].cells):
+        b.para(f"{{{{ r.cells[{i}] }}}}", 10.5, center=i != 1, after=0, into=cell)
+    b.para("{%tr endfor %}", 6, after=0, into=t.rows[3].cells[0])
+    b.tag("{%p endfor %}")
+    b.para("المجموع: {{ total }}", 13, True, after=4, before=8)
+    b.footer("{{ office }}")
+    return b.save("report_overdue")
+
+
 BUILDERS: dict[str, Callable[[], Path]] = {
     "circular": circular,
     "decision": decision,
     "assignment": assignment,
     "letter_en": letter_en,
+    "report_overdue": report_overdue,
 }
 
 if __name__ == "__main__":

@@ -18,9 +18,19 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import IntegrityError
+from ..followup import Referral
 from ..records import Record
 
-__all__ = ["GENESIS", "AuditEvent", "Catalog", "NumberEntry", "Transaction", "event_hash"]
+__all__ = [
+    "GENESIS",
+    "AuditEvent",
+    "Catalog",
+    "NumberEntry",
+    "Transaction",
+    "check_link",
+    "event_hash",
+]
 
 GENESIS = "0" * 64
 
@@ -115,6 +125,52 @@ class Transaction(ABC):
         and last UID), committed with the records it brought in. Not audited and no
         change number: a cursor is not archive content, only where to go on from."""
 
+    # -- referral and follow-up (migration 3) ---------------------------------------------------
+
+    @abstractmethod
+    def add_referral(self, referral: Referral) -> AuditEvent:
+        """Insert a referral (or follow-up item); appends a ``refer`` event on its record."""
+
+    @abstractmethod
+    def answer_referral(self, referral_id: str, record_id: str, at: str) -> Referral:
+        """Link reply ``record_id`` to an open or answered referral; the first answer makes it
+        ``answered``, later ones are kept beside it. Appends an ``answer`` event."""
+
+    @abstractmethod
+    def close_referral(
+        self, referral_id: str, reason: str, at: str, *, status: str = "closed"
+    ) -> Referral:
+        """Close (or cancel) an open referral by hand with a reason; appends a ``close`` event."""
+
+    @abstractmethod
+    def import_referral(self, referral: Referral) -> bool:
+        """Insert a referral exactly as given (status, answers) with no audit event, for
+        migrate and import: the copied chain holds its events. Each answer is entered at
+        ``answered_at``. False when a referral with its id is already here."""
+
+    # -- copying another catalog (migrate, import): content taken over verbatim ---------------
+
+    @abstractmethod
+    def import_record(self, record: Record) -> bool:
+        """Insert a record exactly as given, with no audit event and no register line (the
+        caller brings those); False when a record with its id is already here."""
+
+    @abstractmethod
+    def import_number(self, entry: NumberEntry) -> None:
+        """Put a register line exactly as given (status, time, actor, reason), replacing the
+        line of the same number: the register of the copied catalog wins."""
+
+    @abstractmethod
+    def import_sequence(self, series: str, office_code: str, period: str, last: int) -> None:
+        """Raise a sequence's last number to ``last`` (never lower it), so numbering goes
+        on after the copied register."""
+
+    @abstractmethod
+    def import_event(self, event: AuditEvent) -> None:
+        """Append an audit event verbatim (its seq, time, actor and hash). It must extend
+        the chain: ``seq`` one past the head and ``prev_hash`` the head's hash (GENESIS
+        for the first), otherwise IntegrityError; its own hash must match its content."""
+
 
 class Catalog(ABC):
     """Records, numbers and the audit chain of one archive."""
@@ -180,5 +236,50 @@ class Catalog(ABC):
     def record_digests(self) -> dict[str, str]:
         """The digest the latest audit event recorded for each record."""
 
+    @abstractmethod
+    def numbers(self) -> Iterator[NumberEntry]:
+        """Every line of every register, by series, office, period and seq."""
+
+    @abstractmethod
+    def sequences(self) -> list[tuple[str, str, str, int]]:
+        """``(series, office_code, period, last)`` of every sequence."""
+
+    # -- referral and follow-up (migration 3) ---------------------------------------------------
+
+    @abstractmethod
+    def get_referral(self, referral_id: str) -> Referral | None:
+        """One referral with every answer recorded for it."""
+
+    @abstractmethod
+    def referrals(
+        self,
+        *,
+        ids: list[str] | None = None,
+        record_ids: list[str] | None = None,
+        note_id: str | None = None,
+        department: str | None = None,
+        status: str | None = None,
+        max_classification: int | None = None,
+    ) -> list[Referral]:
+        """Referrals matching every filter given, by ``referred_at`` then ``id``."""
+
+    @abstractmethod
+    def overdue_referrals(
+        self, as_of: str, *, max_classification: int, department: str | None = None
+    ) -> list[tuple[Referral, str, str | None]]:
+        """Open referrals due before ``as_of`` (``YYYY-MM-DD``) at or below a classification,
+        each with its record's subject and number; by department, due date, id."""
+
     def close(self) -> None:
         """Release connections."""
+
+
+def check_link(event: AuditEvent, head_seq: int, head_hash: str) -> None:
+    """Refuse an imported event that would not extend the chain at its head."""
+    if event.seq != head_seq + 1 or event.prev_hash != head_hash:
+        raise IntegrityError(
+            f"audit event {event.seq} does not follow the chain's head (event {head_seq}): "
+            "the catalog holds another chain"
+        )
+    if event.hash != event.expected_hash():
+        raise IntegrityError(f"audit event {event.seq} was altered: its hash does not match")

@@ -63,8 +63,17 @@ from ..errors import (
     NotFoundError,
     NumberingError,
 )
+from ..followup import FollowupError, Referral
 from ..records import Record
-from .base import GENESIS, AuditEvent, Catalog, NumberEntry, Transaction, event_hash
+from .base import (
+    GENESIS,
+    AuditEvent,
+    Catalog,
+    NumberEntry,
+    Transaction,
+    check_link,
+    event_hash,
+)
 
 __all__ = ["AUDIT_LOCK", "LOCK_TIMEOUT_S", "MIGRATIONS", "MIGRATION_LOCK", "PostgresCatalog"]
 
@@ -144,7 +153,42 @@ MIGRATIONS: list[str] = [
         at TEXT COLLATE "C" NOT NULL
     );
     """,
+    # 3: referral and follow-up: one row per department's share of a note; every answer
+    """
+    CREATE TABLE referrals (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        note_id TEXT COLLATE "C" NOT NULL,
+        kind TEXT COLLATE "C" NOT NULL,
+        record_id TEXT COLLATE "C" NOT NULL REFERENCES records(id),
+        department TEXT COLLATE "C" NOT NULL,
+        instruction TEXT NOT NULL,
+        referred_by TEXT COLLATE "C" NOT NULL,
+        referred_at TEXT COLLATE "C" NOT NULL,
+        due TEXT COLLATE "C" NOT NULL,
+        priority TEXT COLLATE "C" NOT NULL,
+        status TEXT COLLATE "C" NOT NULL,
+        parent_id TEXT COLLATE "C" REFERENCES referrals(id),
+        answered_by TEXT COLLATE "C" REFERENCES records(id),
+        answered_at TEXT COLLATE "C",
+        closed_reason TEXT NOT NULL DEFAULT '',
+        closed_at TEXT COLLATE "C",
+        classification INTEGER NOT NULL
+    );
+    CREATE INDEX referrals_record ON referrals(record_id);
+    CREATE INDEX referrals_note ON referrals(note_id);
+    CREATE INDEX referrals_parent ON referrals(parent_id);
+    CREATE INDEX referrals_open ON referrals(status, due);
+    CREATE INDEX referrals_department ON referrals(department, status);
+    CREATE TABLE referral_answers (
+        referral_id TEXT COLLATE "C" NOT NULL REFERENCES referrals(id),
+        record_id TEXT COLLATE "C" NOT NULL REFERENCES records(id),
+        at TEXT COLLATE "C" NOT NULL,
+        actor TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (referral_id, record_id)
+    );
+    """,
 ]
+_REFERRAL_COLUMNS = ", ".join(Referral.ROW_COLUMNS)
 _META_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 _NUMBER_COLUMNS = "series, office_code, period, seq, number, record_id, status, at, actor, reason"
@@ -519,6 +563,86 @@ class PostgresCatalog(Catalog):
                 out[event.record_id] = digest
         return out
 
+    def numbers(self) -> Iterator[NumberEntry]:
+        rows = self._rows(
+            f"SELECT {_NUMBER_COLUMNS} FROM numbers ORDER BY series, office_code, period, seq",
+            (),
+            "listing the registers",
+        )
+        for row in rows:
+            yield _entry(row)
+
+    def sequences(self) -> list[tuple[str, str, str, int]]:
+        rows = self._rows(
+            "SELECT series, office_code, period, last FROM sequences "
+            "ORDER BY series, office_code, period",
+            (),
+            "listing sequences",
+        )
+        return [(r[0], r[1], r[2], int(r[3])) for r in rows]
+
+    # -- referral and follow-up -------------------------------------------------------------
+
+    def get_referral(self, referral_id: str) -> Referral | None:
+        return self._run(lambda conn: _get_referral(conn, referral_id), "reading a referral")
+
+    def referrals(
+        self,
+        *,
+        ids: list[str] | None = None,
+        record_ids: list[str] | None = None,
+        note_id: str | None = None,
+        department: str | None = None,
+        status: str | None = None,
+        max_classification: int | None = None,
+    ) -> list[Referral]:
+        where: list[str] = []
+        args: list[Any] = []
+        for column, values in (("id", ids), ("record_id", record_ids)):
+            if values is not None:
+                if not values:
+                    return []
+                where.append(f"r.{column} = ANY(%s)")
+                args.append(list(values))
+        for column, value in (
+            ("note_id", note_id),
+            ("department", department),
+            ("status", status),
+        ):
+            if value is not None:
+                where.append(f"r.{column} = %s")
+                args.append(value)
+        if max_classification is not None:
+            where.append("r.classification <= %s")
+            args.append(int(max_classification))
+        columns = ", ".join("r." + c for c in Referral.ROW_COLUMNS)
+        query = (
+            f"SELECT {columns}, ARRAY(SELECT a.record_id FROM referral_answers a "
+            "WHERE a.referral_id = r.id ORDER BY a.at, a.record_id) FROM referrals r"
+        )
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        rows = self._rows(query + " ORDER BY r.referred_at, r.id", args, "listing referrals")
+        return [Referral.from_row(row, row[17]) for row in rows]
+
+    def overdue_referrals(
+        self, as_of: str, *, max_classification: int, department: str | None = None
+    ) -> list[tuple[Referral, str, str | None]]:
+        columns = ", ".join("r." + c for c in Referral.ROW_COLUMNS)
+        query = (
+            f"SELECT {columns}, rec.doc::jsonb ->> 'subject', rec.number "
+            "FROM referrals r JOIN records rec ON rec.id = r.record_id "
+            "WHERE r.status = 'open' AND r.due < %s AND r.classification <= %s"
+        )
+        args: list[Any] = [as_of, int(max_classification)]
+        if department is not None:
+            query += " AND r.department = %s"
+            args.append(department)
+        rows = self._rows(
+            query + " ORDER BY r.department, r.due, r.id", args, "listing overdue referrals"
+        )
+        return [(Referral.from_row(row, []), row[17] or "", row[18]) for row in rows]
+
 
 class _PostgresTransaction(Transaction):
     def __init__(self, conn: Conn, actor: str) -> None:
@@ -572,20 +696,23 @@ class _PostgresTransaction(Transaction):
                     "WHERE number=%s AND status='reserved' AND record_id=%s RETURNING seq",
                     (_now(), self.actor, record.number, record.id),
                 ).fetchone()
-                taken = held or self.conn.execute(
-                    "INSERT INTO numbers VALUES (%s, %s, %s, %s, %s, %s, 'issued', %s, %s, '') "
-                    "ON CONFLICT DO NOTHING RETURNING seq",
-                    (
-                        record.series,
-                        str(record.meta.get("office_code", "")),
-                        str(record.meta.get("period", "")),
-                        seq,
-                        record.number,
-                        record.id,
-                        _now(),
-                        self.actor,
-                    ),
-                ).fetchone()
+                taken = (
+                    held
+                    or self.conn.execute(
+                        "INSERT INTO numbers VALUES (%s, %s, %s, %s, %s, %s, 'issued', %s, %s, '') "
+                        "ON CONFLICT DO NOTHING RETURNING seq",
+                        (
+                            record.series,
+                            str(record.meta.get("office_code", "")),
+                            str(record.meta.get("period", "")),
+                            seq,
+                            record.number,
+                            record.id,
+                            _now(),
+                            self.actor,
+                        ),
+                    ).fetchone()
+                )
                 if taken is None:
                     raise NumberingError(f"number {record.number} is already in the register")
             self.audit(action, record.id, {"digest": record.digest(), "number": record.number})
@@ -626,6 +753,85 @@ class _PostgresTransaction(Transaction):
             (name, value, _now()),
         )
 
+    def add_referral(self, referral: Referral) -> AuditEvent:
+        found = self.conn.execute("SELECT 1 FROM records WHERE id=%s", (referral.record_id,))
+        if found.fetchone() is None:
+            raise NotFoundError(f"no record {referral.record_id!r} to refer")
+        marks = ", ".join(["%s"] * len(Referral.ROW_COLUMNS))
+        try:
+            with self.conn.transaction():  # a savepoint: a refused row leaves the rest usable
+                self.conn.execute(
+                    f"INSERT INTO referrals ({_REFERRAL_COLUMNS}) VALUES ({marks})",
+                    referral.row(),
+                )
+        except psycopg.IntegrityError as exc:
+            raise IntegrityError(f"referral {referral.id} cannot be added: {exc}") from exc
+        return self.audit("refer", referral.record_id, referral.audit_detail())
+
+    def import_referral(self, referral: Referral) -> bool:
+        marks = ", ".join(["%s"] * len(Referral.ROW_COLUMNS))
+        inserted = self.conn.execute(
+            f"INSERT INTO referrals ({_REFERRAL_COLUMNS}) VALUES ({marks}) "
+            "ON CONFLICT (id) DO NOTHING",
+            referral.row(),
+        ).rowcount
+        if not inserted:
+            return False
+        at = referral.answered_at or referral.referred_at
+        for answer in referral.answers:
+            self.conn.execute(
+                "INSERT INTO referral_answers VALUES (%s, %s, %s, %s)",
+                (referral.id, answer, at, self.actor),
+            )
+        return True
+
+    def answer_referral(self, referral_id: str, record_id: str, at: str) -> Referral:
+        # the row lock serializes answers to one referral from any number of processes
+        current = _get_referral(self.conn, referral_id, lock=True)
+        if current is None:
+            raise NotFoundError(f"no referral {referral_id!r}")
+        if current.status not in ("open", "answered"):
+            why = f": {current.closed_reason}" if current.closed_reason else ""
+            raise FollowupError(f"referral {referral_id} is {current.status}{why}")
+        found = self.conn.execute("SELECT 1 FROM records WHERE id=%s", (record_id,))
+        if found.fetchone() is None:
+            raise NotFoundError(f"no record {record_id!r} to answer with")
+        if record_id in current.answers:
+            raise FollowupError(f"record {record_id} already answers referral {referral_id}")
+        self.conn.execute(
+            "INSERT INTO referral_answers VALUES (%s, %s, %s, %s)",
+            (referral_id, record_id, at, self.actor),
+        )
+        if current.status == "open":
+            self.conn.execute(
+                "UPDATE referrals SET status='answered', answered_by=%s, answered_at=%s "
+                "WHERE id=%s",
+                (record_id, at, referral_id),
+            )
+        self.audit("answer", current.record_id, current.answer_detail(record_id, at))
+        updated = _get_referral(self.conn, referral_id)
+        assert updated is not None
+        return updated
+
+    def close_referral(
+        self, referral_id: str, reason: str, at: str, *, status: str = "closed"
+    ) -> Referral:
+        if status not in ("closed", "cancelled"):
+            raise ValueError(f"a referral is closed or cancelled, not {status!r}")
+        current = _get_referral(self.conn, referral_id, lock=True)
+        if current is None:
+            raise NotFoundError(f"no referral {referral_id!r}")
+        if current.status != "open":
+            raise FollowupError(f"referral {referral_id} is already {current.status}")
+        self.conn.execute(
+            "UPDATE referrals SET status=%s, closed_reason=%s, closed_at=%s WHERE id=%s",
+            (status, reason, at, referral_id),
+        )
+        self.audit("close", current.record_id, current.close_detail(status, reason, at))
+        updated = _get_referral(self.conn, referral_id)
+        assert updated is not None
+        return updated
+
     def audit(self, action: str, record_id: str | None, detail: dict[str, Any]) -> AuditEvent:
         # Serialize appends: the lock is held until commit, and the head is read after it
         # (a new snapshot per statement), so the chain has no fork and no gap.
@@ -656,6 +862,78 @@ class _PostgresTransaction(Transaction):
             ),
         )
         return AuditEvent(seq, at, self.actor, action, record_id, detail, prev, digest)
+
+    def import_record(self, record: Record) -> bool:
+        inserted = self.conn.execute(
+            "INSERT INTO records VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (id) DO NOTHING RETURNING id",
+            (
+                record.id,
+                record.kind,
+                record.number,
+                record.series,
+                int(record.classification),
+                record.source,
+                record.dates.get("created", _now()),
+                record.canonical_json(),
+            ),
+        ).fetchone()
+        if inserted is None:
+            return False
+        if record.files:
+            with self.conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO record_files VALUES (%s, %s, %s, %s)",
+                    [(record.id, f.role, f.sha256, f.size) for f in record.files],
+                )
+        return True
+
+    def import_number(self, e: NumberEntry) -> None:
+        self.conn.execute("DELETE FROM numbers WHERE number=%s", (e.number,))
+        taken = self.conn.execute(
+            f"INSERT INTO numbers ({_NUMBER_COLUMNS}) VALUES "
+            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING seq",
+            (
+                e.series,
+                e.office_code,
+                e.period,
+                e.seq,
+                e.number,
+                e.record_id,
+                e.status,
+                e.at,
+                e.actor,
+                e.reason,
+            ),
+        ).fetchone()
+        if taken is None:
+            raise NumberingError(f"number {e.number}: its seq {e.seq} is taken here")
+
+    def import_sequence(self, series: str, office_code: str, period: str, last: int) -> None:
+        self.conn.execute(
+            "INSERT INTO sequences AS s (series, office_code, period, last) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (series, office_code, period) "
+            "DO UPDATE SET last = GREATEST(s.last, excluded.last)",
+            (series, office_code, period, last),
+        )
+
+    def import_event(self, event: AuditEvent) -> None:
+        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK,))
+        head = self.conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        check_link(event, int(head[0]) if head else 0, str(head[1]) if head else GENESIS)
+        self.conn.execute(
+            f"INSERT INTO audit ({_AUDIT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                event.seq,
+                event.at,
+                event.actor,
+                event.action,
+                event.record_id,
+                json.dumps(event.detail, ensure_ascii=False, sort_keys=True),
+                event.prev_hash,
+                event.hash,
+            ),
+        )
 
 
 def _entry(row: Any) -> NumberEntry:
@@ -701,3 +979,20 @@ def _connect_reason(message: str) -> str:
     reason = re.split(r"\bfailed:\s*", message)[-1].strip()
     reason = re.sub(r"^(FATAL|ERROR):\s*", "", reason)
     return reason or message
+
+
+def _get_referral(conn: Conn, referral_id: str, *, lock: bool = False) -> Referral | None:
+    row = conn.execute(
+        f"SELECT {_REFERRAL_COLUMNS} FROM referrals WHERE id=%s" + (" FOR UPDATE" if lock else ""),
+        (referral_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    answers = [
+        a[0]
+        for a in conn.execute(
+            "SELECT record_id FROM referral_answers WHERE referral_id=%s ORDER BY at, record_id",
+            (referral_id,),
+        )
+    ]
+    return Referral.from_row(row, answers)

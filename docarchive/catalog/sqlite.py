@@ -28,8 +28,17 @@ from ..errors import (
     NotFoundError,
     NumberingError,
 )
+from ..followup import FollowupError, Referral
 from ..records import Record
-from .base import GENESIS, AuditEvent, Catalog, NumberEntry, Transaction, event_hash
+from .base import (
+    GENESIS,
+    AuditEvent,
+    Catalog,
+    NumberEntry,
+    Transaction,
+    check_link,
+    event_hash,
+)
 
 __all__ = ["MIGRATIONS", "SQLiteCatalog"]
 
@@ -99,7 +108,42 @@ MIGRATIONS: list[str] = [
         at TEXT NOT NULL
     );
     """,
+    # 3: referral and follow-up: one row per department's share of a note; every answer
+    """
+    CREATE TABLE referrals (
+        id TEXT PRIMARY KEY,
+        note_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        record_id TEXT NOT NULL REFERENCES records(id),
+        department TEXT NOT NULL,
+        instruction TEXT NOT NULL,
+        referred_by TEXT NOT NULL,
+        referred_at TEXT NOT NULL,
+        due TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        status TEXT NOT NULL,
+        parent_id TEXT REFERENCES referrals(id),
+        answered_by TEXT REFERENCES records(id),
+        answered_at TEXT,
+        closed_reason TEXT NOT NULL DEFAULT '',
+        closed_at TEXT,
+        classification INTEGER NOT NULL
+    );
+    CREATE INDEX referrals_record ON referrals(record_id);
+    CREATE INDEX referrals_note ON referrals(note_id);
+    CREATE INDEX referrals_parent ON referrals(parent_id);
+    CREATE INDEX referrals_open ON referrals(status, due);
+    CREATE INDEX referrals_department ON referrals(department, status);
+    CREATE TABLE referral_answers (
+        referral_id TEXT NOT NULL REFERENCES referrals(id),
+        record_id TEXT NOT NULL REFERENCES records(id),
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        PRIMARY KEY (referral_id, record_id)
+    );
+    """,
 ]
+_REFERRAL_COLUMNS = ", ".join(Referral.ROW_COLUMNS)
 _META_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
@@ -304,6 +348,76 @@ class SQLiteCatalog(Catalog):
                 out[event.record_id] = digest
         return out
 
+    def numbers(self) -> Iterator[NumberEntry]:
+        for row in self._db.execute(
+            "SELECT * FROM numbers ORDER BY series, office_code, period, seq"
+        ):
+            yield _entry(row)
+
+    def sequences(self) -> list[tuple[str, str, str, int]]:
+        rows = self._db.execute("SELECT * FROM sequences ORDER BY series, office_code, period")
+        return [(r["series"], r["office_code"], r["period"], int(r["last"])) for r in rows]
+
+    # -- referral and follow-up -------------------------------------------------------------
+
+    def get_referral(self, referral_id: str) -> Referral | None:
+        return _get_referral(self._db, referral_id)
+
+    def referrals(
+        self,
+        *,
+        ids: list[str] | None = None,
+        record_ids: list[str] | None = None,
+        note_id: str | None = None,
+        department: str | None = None,
+        status: str | None = None,
+        max_classification: int | None = None,
+    ) -> list[Referral]:
+        where: list[str] = []
+        args: list[Any] = []
+        for column, values in (("id", ids), ("record_id", record_ids)):
+            if values is not None:
+                if not values:
+                    return []
+                where.append(f"{column} IN (SELECT value FROM json_each(?))")
+                args.append(json.dumps(values))
+        for column, value in (
+            ("note_id", note_id),
+            ("department", department),
+            ("status", status),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if max_classification is not None:
+            where.append("classification <= ?")
+            args.append(int(max_classification))
+        sql = (
+            f"SELECT {_REFERRAL_COLUMNS}, (SELECT json_group_array(a.record_id) FROM "
+            "(SELECT record_id FROM referral_answers WHERE referral_id = r.id ORDER BY at, "
+            "record_id) a) AS answers FROM referrals r"
+        )
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._db.execute(sql + " ORDER BY referred_at, id", args)
+        return [Referral.from_row(row, json.loads(row[17])) for row in rows]
+
+    def overdue_referrals(
+        self, as_of: str, *, max_classification: int, department: str | None = None
+    ) -> list[tuple[Referral, str, str | None]]:
+        columns = ", ".join("r." + c for c in _REFERRAL_COLUMNS.split(", "))
+        sql = (
+            f"SELECT {columns}, json_extract(rec.doc, '$.subject'), rec.number "
+            "FROM referrals r JOIN records rec ON rec.id = r.record_id "
+            "WHERE r.status = 'open' AND r.due < ? AND r.classification <= ?"
+        )
+        args: list[Any] = [as_of, int(max_classification)]
+        if department is not None:
+            sql += " AND r.department = ?"
+            args.append(department)
+        rows = self._db.execute(sql + " ORDER BY r.department, r.due, r.id", args)
+        return [(Referral.from_row(row, []), row[17] or "", row[18]) for row in rows]
+
 
 class _SQLiteTransaction(Transaction):
     def __init__(self, db: sqlite3.Connection, actor: str) -> None:
@@ -422,6 +536,78 @@ class _SQLiteTransaction(Transaction):
             (name, value, _now()),
         )
 
+    def add_referral(self, referral: Referral) -> AuditEvent:
+        found = self.db.execute("SELECT 1 FROM records WHERE id=?", (referral.record_id,))
+        if found.fetchone() is None:
+            raise NotFoundError(f"no record {referral.record_id!r} to refer")
+        try:
+            self.db.execute(
+                f"INSERT INTO referrals ({_REFERRAL_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                referral.row(),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(f"referral {referral.id} cannot be added: {exc}") from exc
+        return self.audit("refer", referral.record_id, referral.audit_detail())
+
+    def import_referral(self, referral: Referral) -> bool:
+        if self.db.execute("SELECT 1 FROM referrals WHERE id=?", (referral.id,)).fetchone():
+            return False
+        marks = ", ".join("?" * len(Referral.ROW_COLUMNS))
+        self.db.execute(
+            f"INSERT INTO referrals ({_REFERRAL_COLUMNS}) VALUES ({marks})", referral.row()
+        )
+        at = referral.answered_at or referral.referred_at
+        self.db.executemany(
+            "INSERT INTO referral_answers VALUES (?, ?, ?, ?)",
+            [(referral.id, answer, at, self.actor) for answer in referral.answers],
+        )
+        return True
+
+    def answer_referral(self, referral_id: str, record_id: str, at: str) -> Referral:
+        current = _get_referral(self.db, referral_id)
+        if current is None:
+            raise NotFoundError(f"no referral {referral_id!r}")
+        if current.status not in ("open", "answered"):
+            why = f": {current.closed_reason}" if current.closed_reason else ""
+            raise FollowupError(f"referral {referral_id} is {current.status}{why}")
+        if self.db.execute("SELECT 1 FROM records WHERE id=?", (record_id,)).fetchone() is None:
+            raise NotFoundError(f"no record {record_id!r} to answer with")
+        if record_id in current.answers:
+            raise FollowupError(f"record {record_id} already answers referral {referral_id}")
+        self.db.execute(
+            "INSERT INTO referral_answers VALUES (?, ?, ?, ?)",
+            (referral_id, record_id, at, self.actor),
+        )
+        if current.status == "open":
+            self.db.execute(
+                "UPDATE referrals SET status='answered', answered_by=?, answered_at=? WHERE id=?",
+                (record_id, at, referral_id),
+            )
+        self.audit("answer", current.record_id, current.answer_detail(record_id, at))
+        updated = _get_referral(self.db, referral_id)
+        assert updated is not None
+        return updated
+
+    def close_referral(
+        self, referral_id: str, reason: str, at: str, *, status: str = "closed"
+    ) -> Referral:
+        if status not in ("closed", "cancelled"):
+            raise ValueError(f"a referral is closed or cancelled, not {status!r}")
+        current = _get_referral(self.db, referral_id)
+        if current is None:
+            raise NotFoundError(f"no referral {referral_id!r}")
+        if current.status != "open":
+            raise FollowupError(f"referral {referral_id} is already {current.status}")
+        self.db.execute(
+            "UPDATE referrals SET status=?, closed_reason=?, closed_at=? WHERE id=?",
+            (status, reason, at, referral_id),
+        )
+        self.audit("close", current.record_id, current.close_detail(status, reason, at))
+        updated = _get_referral(self.db, referral_id)
+        assert updated is not None
+        return updated
+
     def audit(self, action: str, record_id: str | None, detail: dict[str, Any]) -> AuditEvent:
         last = self.db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         seq = int(last[0]) + 1 if last else 1
@@ -443,6 +629,73 @@ class _SQLiteTransaction(Transaction):
         )
         return AuditEvent(seq, at, self.actor, action, record_id, detail, prev, digest)
 
+    def import_record(self, record: Record) -> bool:
+        if self.db.execute("SELECT 1 FROM records WHERE id=?", (record.id,)).fetchone():
+            return False
+        self.db.execute(
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.id,
+                record.kind,
+                record.number,
+                record.series,
+                int(record.classification),
+                record.source,
+                record.dates.get("created", _now()),
+                record.canonical_json(),
+            ),
+        )
+        self.db.executemany(
+            "INSERT INTO record_files VALUES (?, ?, ?, ?)",
+            [(record.id, f.role, f.sha256, f.size) for f in record.files],
+        )
+        return True
+
+    def import_number(self, e: NumberEntry) -> None:
+        self.db.execute("DELETE FROM numbers WHERE number=?", (e.number,))
+        try:
+            self.db.execute(
+                "INSERT INTO numbers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    e.series,
+                    e.office_code,
+                    e.period,
+                    e.seq,
+                    e.number,
+                    e.record_id,
+                    e.status,
+                    e.at,
+                    e.actor,
+                    e.reason,
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise NumberingError(f"number {e.number}: its seq {e.seq} is taken here") from exc
+
+    def import_sequence(self, series: str, office_code: str, period: str, last: int) -> None:
+        self.db.execute(
+            "INSERT INTO sequences VALUES (?, ?, ?, ?) ON CONFLICT (series, office_code, period) "
+            "DO UPDATE SET last=MAX(last, excluded.last)",
+            (series, office_code, period, last),
+        )
+
+    def import_event(self, event: AuditEvent) -> None:
+        head = self.db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        check_link(event, int(head[0]) if head else 0, str(head[1]) if head else GENESIS)
+        self.db.execute(
+            "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.seq,
+                event.at,
+                event.actor,
+                event.action,
+                event.record_id,
+                json.dumps(event.detail, ensure_ascii=False, sort_keys=True),
+                event.prev_hash,
+                event.hash,
+            ),
+        )
+
 
 def _entry(row: sqlite3.Row) -> NumberEntry:
     return NumberEntry(
@@ -457,3 +710,19 @@ def _entry(row: sqlite3.Row) -> NumberEntry:
         actor=row["actor"],
         reason=row["reason"],
     )
+
+
+def _get_referral(db: sqlite3.Connection, referral_id: str) -> Referral | None:
+    row = db.execute(
+        f"SELECT {_REFERRAL_COLUMNS} FROM referrals WHERE id=?", (referral_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    answers = [
+        a[0]
+        for a in db.execute(
+            "SELECT record_id FROM referral_answers WHERE referral_id=? ORDER BY at, record_id",
+            (referral_id,),
+        )
+    ]
+    return Referral.from_row(row, answers)

@@ -2,19 +2,56 @@
 
 The file's name and extension are never trusted: the type comes from the
 content's magic bytes. A PDF's own text layer is read with PDFium (pypdfium2),
-which, unlike pypdf, keeps runs of digits in Arabic text in logical order.
+which, unlike pypdf, keeps runs of digits in Arabic text in logical order. An
+image scan (PNG, JPEG, multi-page TIFF) is decoded with Pillow under the
+``scan_pixels`` limit, turned into a PDF rendition (img2pdf, which embeds JPEG and
+Group 4 TIFF data as they are; Pillow otherwise) and read by OCR
+(:mod:`docarchive.ingest.ocr`), as is a PDF without a text layer.
+
+Keep what can be kept: a PDF encrypted with a password, or a scan whose OCR cannot
+run, is returned with ``searchable=False`` and the reason. Only a file that is
+corrupt, or is not what it claims to be, raises :class:`IngestError`.
+
+Metadata may come in a sidecar JSON beside the scan (``scan.pdf.json`` or
+``scan.json``) — see :func:`read_sidecar`.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+import re
 import unicodedata
-from dataclasses import dataclass
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ..errors import IngestError, LimitExceededError
+from ..errors import ConfigurationError, IngestError, LimitExceededError
 from ..limits import Limits, check
+from .ocr import OCR_DPI, OcrResult, ocr_images
 
-__all__ = ["Scan", "read_scan", "sniff"]
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
+
+__all__ = [
+    "SCAN_SUFFIXES",
+    "SIDECAR_FIELDS",
+    "Scan",
+    "ScanInfo",
+    "day_argument",
+    "is_sidecar",
+    "parse_day",
+    "read_scan",
+    "read_sidecar",
+    "sidecar_for",
+    "sniff",
+]
+
+log = logging.getLogger(__name__)
 
 _MAGIC: list[tuple[bytes, str, str]] = [
     (b"%PDF-", "application/pdf", "PDF"),
@@ -26,12 +63,22 @@ _MAGIC: list[tuple[bytes, str, str]] = [
     (b"GIF89a", "image/gif", "GIF image"),
     (b"PK\x03\x04", "application/zip", "zip archive"),
 ]
+_IMAGE_TYPES = {"image/png", "image/jpeg", "image/tiff"}
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u200e\u200f\ufeff"))
+SCAN_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
+SIDECAR_FIELDS = ("sender", "subject", "department", "received", "classification")
+SIDECAR_BYTES = 64 * 1024
+DEFAULT_DPI = 200  # assumed for an image that does not say its resolution
 
 
 @dataclass(frozen=True)
 class Scan:
-    """A scan's bytes, type and text, ready to archive."""
+    """A scan's bytes, type and text, ready to archive.
+
+    ``rendition`` is the PDF made from an image scan (``None`` for a PDF);
+    ``searchable`` is False when no text could be read, ``reason`` says why;
+    ``ocr`` tells the text came from OCR; ``encrypted`` marks a PDF locked by a password.
+    """
 
     path: Path
     data: bytes
@@ -39,6 +86,31 @@ class Scan:
     text: str
     pages: int
     has_text_layer: bool
+    rendition: bytes | None = field(default=None, repr=False)
+    searchable: bool = True
+    reason: str = ""
+    ocr: bool = False
+    encrypted: bool = False
+
+
+@dataclass(frozen=True)
+class ScanInfo:
+    """What is known about a scan besides its content: from a sidecar or from arguments."""
+
+    sender: str | None = None
+    subject: str | None = None
+    department: str | None = None
+    received: date | None = None
+    classification: str | None = None
+
+    def over(self, base: ScanInfo) -> ScanInfo:
+        """These values where given, ``base``'s elsewhere (arguments over a sidecar)."""
+        given = {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+        return replace(base, **given)
+
+
+class _Encrypted(IngestError):
+    """The PDF is sound but locked with a password."""
 
 
 def sniff(head: bytes) -> tuple[str, str]:
@@ -52,8 +124,12 @@ def sniff(head: bytes) -> tuple[str, str]:
     return "application/octet-stream", "unrecognised data"
 
 
-def read_scan(path: str | Path, limits: Limits) -> Scan:
-    """Read and check one scan; IngestError names the file and the reason."""
+def read_scan(path: str | Path, limits: Limits, *, ocr: bool = True) -> Scan:
+    """Read and check one scan; IngestError names the file and the reason.
+
+    With ``ocr=False`` image scans and PDFs without a text layer are read without OCR
+    (and flagged not searchable).
+    """
     path = Path(path)
     name = str(path)
     try:
@@ -74,14 +150,49 @@ def read_scan(path: str | Path, limits: Limits) -> Scan:
         raise IngestError(name, "empty file (0 bytes)")
     media_type, label = sniff(data[:1024])
     if media_type == "application/pdf":
-        text, pages = _pdf_text(name, data, limits)
-        return Scan(path, data, media_type, text, pages, has_text_layer=bool(text.strip()))
+        return _read_pdf(path, data, limits, ocr)
     claimed = path.suffix.lower().lstrip(".")
     if claimed == "pdf":
         raise IngestError(name, f"not a PDF: its content is {label}")
-    if media_type.startswith("image/"):
-        raise IngestError(name, f"{label}: image scans are not supported yet (needs OCR)")
+    if media_type in _IMAGE_TYPES:
+        return _read_image(path, data, media_type, label, limits, ocr)
     raise IngestError(name, f"unsupported file type ({label})")
+
+
+# -- PDF ------------------------------------------------------------------------------------
+
+
+def _read_pdf(path: Path, data: bytes, limits: Limits, ocr: bool) -> Scan:
+    name = str(path)
+    try:
+        text, pages = _pdf_text(name, data, limits)
+    except _Encrypted as exc:
+        return Scan(
+            path,
+            data,
+            "application/pdf",
+            "",
+            0,
+            False,
+            searchable=False,
+            reason=exc.reason,
+            encrypted=True,
+        )
+    if text.strip():
+        return Scan(path, data, "application/pdf", text, pages, True)
+    if not ocr:
+        return Scan(
+            path,
+            data,
+            "application/pdf",
+            "",
+            pages,
+            False,
+            searchable=False,
+            reason="no text layer, and OCR was not asked for",
+        )
+    result = ocr_images(_pdf_pages(name, data, limits), max_chars=limits.indexed_text_chars)
+    return _with_ocr(Scan(path, data, "application/pdf", "", pages, False), result)
 
 
 def _pdf_text(name: str, data: bytes, limits: Limits) -> tuple[str, int]:
@@ -92,7 +203,7 @@ def _pdf_text(name: str, data: bytes, limits: Limits) -> tuple[str, int]:
     except pdfium.PdfiumError as exc:
         reason = str(exc).replace("Failed to load document", "cannot open the PDF")
         if "password" in reason.lower():
-            reason = "the PDF is encrypted with a password"
+            raise _Encrypted(name, "the PDF is encrypted with a password") from exc
         raise IngestError(name, f"broken PDF: {reason}") from exc
     try:
         pages = len(pdf)
@@ -124,3 +235,247 @@ def _pdf_text(name: str, data: bytes, limits: Limits) -> tuple[str, int]:
         return "\n\f".join(texts), pages
     finally:
         pdf.close()
+
+
+def _pdf_pages(name: str, data: bytes, limits: Limits) -> Iterator[PILImage]:
+    """The pages of a PDF as greyscale images at OCR_DPI (less for pages so big that they
+    would go over ``scan_pixels``)."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(data)
+    try:
+        for index in range(len(pdf)):
+            page = pdf[index]
+            try:
+                width, height = page.get_size()
+                scale = OCR_DPI / 72
+                pixels = width * height * scale * scale
+                if pixels > limits.scan_pixels:
+                    scale *= (limits.scan_pixels / pixels) ** 0.5
+                bitmap = page.render(scale=scale, grayscale=True)
+                image = bitmap.to_pil()
+            except pdfium.PdfiumError as exc:
+                log.warning("%s: page %d cannot be rendered for OCR: %s", name, index + 1, exc)
+                continue
+            finally:
+                page.close()
+            yield image
+    finally:
+        pdf.close()
+
+
+# -- images ---------------------------------------------------------------------------------
+
+_BOMB = re.compile(r"\((\d+) pixels\)")
+
+
+def _read_image(
+    path: Path, data: bytes, media_type: str, label: str, limits: Limits, ocr: bool
+) -> Scan:
+    name = str(path)
+    from PIL import Image, UnidentifiedImageError
+
+    broken = (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, IndexError)
+    with warnings.catch_warnings():  # untrusted files: Pillow's warnings are not ours to raise
+        warnings.simplefilter("ignore")
+        try:
+            image = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError as exc:
+            found = _BOMB.search(str(exc))
+            pixels = int(found.group(1)) if found else 0
+            if pixels > limits.scan_pixels:
+                raise IngestError(
+                    name, str(LimitExceededError("scan_pixels", pixels, limits.scan_pixels))
+                ) from exc
+            raise IngestError(name, f"{label} over Pillow's pixel limit: {exc}") from exc
+        except UnidentifiedImageError as exc:
+            raise IngestError(name, f"broken {label}: its content cannot be decoded") from exc
+        except broken as exc:
+            raise IngestError(name, f"broken {label}: {exc or type(exc).__name__}") from exc
+        try:
+            frames = int(getattr(image, "n_frames", 1))
+            if frames < 1:
+                raise IngestError(name, f"{label} without any page")
+            check(limits, "pdf_pages", frames)
+            dpi = _dpi(image)
+            for index in range(frames):
+                image.seek(index)
+                width, height = image.size
+                if width < 1 or height < 1:
+                    raise IngestError(name, f"{label}: page {index + 1} has no pixels")
+                check(limits, "scan_pixels", width * height)
+                image.load()
+        except LimitExceededError as exc:
+            raise IngestError(name, str(exc)) from exc
+        except IngestError:
+            raise
+        except broken as exc:
+            where = f"page {index + 1}: " if frames > 1 else ""
+            raise IngestError(name, f"broken {label}: {where}{exc or type(exc).__name__}") from exc
+        rendition = _image_pdf(name, data, image, frames, dpi)
+    scan = Scan(path, data, media_type, "", frames, False, rendition=rendition)
+    if not ocr:
+        return replace(scan, searchable=False, reason="OCR was not asked for")
+    return _with_ocr(scan, ocr_images(_frames(image, frames), max_chars=limits.indexed_text_chars))
+
+
+def _dpi(image: PILImage) -> tuple[float, float]:
+    value: Any = image.info.get("dpi")
+    try:
+        x, y = float(value[0]), float(value[1])
+    except (TypeError, ValueError, IndexError):
+        return (DEFAULT_DPI, DEFAULT_DPI)
+    return (x, y) if 30 <= x <= 4800 and 30 <= y <= 4800 else (DEFAULT_DPI, DEFAULT_DPI)
+
+
+def _frames(image: PILImage, frames: int) -> Iterator[PILImage]:
+    """Each page as a greyscale image for OCR."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for index in range(frames):
+            image.seek(index)
+            yield image.convert("L")
+
+
+def _image_pdf(
+    name: str, data: bytes, image: PILImage, frames: int, dpi: tuple[float, float]
+) -> bytes:
+    """A PDF with one page per frame, at the image's resolution."""
+    from PIL import Image
+
+    try:
+        import img2pdf
+    except ImportError:
+        pass
+    else:
+        try:
+            layout = None
+            if "dpi" not in image.info:
+                layout = img2pdf.get_fixed_dpi_layout_fun(dpi)
+            return bytes(
+                img2pdf.convert(data, layout_fun=layout, rotation=img2pdf.Rotation.ifvalid)
+            )
+        except Exception as exc:  # img2pdf refuses some images (alpha, odd modes): Pillow can
+            log.debug("%s: img2pdf cannot embed it (%s); Pillow makes the PDF", name, exc)
+    pages = []
+    for index in range(frames):
+        image.seek(index)
+        page = image
+        if page.mode not in ("1", "L", "RGB", "CMYK"):
+            page = page.convert(
+                "RGBA" if "A" in page.mode or "transparency" in page.info else "RGB"
+            )
+            if page.mode == "RGBA":
+                ground = Image.new("RGB", page.size, "white")
+                ground.paste(page, mask=page.getchannel("A"))
+                page = ground
+        pages.append(page.copy())
+    out = io.BytesIO()
+    pages[0].save(out, "PDF", save_all=True, append_images=pages[1:], resolution=dpi[0])
+    return out.getvalue()
+
+
+def _with_ocr(scan: Scan, result: OcrResult) -> Scan:
+    text = result.text
+    if result.error:
+        reason = result.error
+    elif not text.strip():
+        reason = "OCR found no text"
+    else:
+        reason = ""
+    return replace(
+        scan,
+        text=text,
+        searchable=bool(text.strip()) and not result.error,
+        reason=reason,
+        ocr=bool(result.pages),
+    )
+
+
+# -- sidecar metadata -----------------------------------------------------------------------
+
+
+def sidecar_for(path: str | Path) -> Path | None:
+    """The sidecar JSON of a scan, if there is one: ``scan.pdf.json``, else ``scan.json``."""
+    path = Path(path)
+    for candidate in (path.with_name(path.name + ".json"), path.with_suffix(".json")):
+        if candidate != path and candidate.is_file():
+            return candidate
+    return None
+
+
+def is_sidecar(path: str | Path) -> bool:
+    """True for a ``.json`` file that belongs to a scan beside it (not a scan itself)."""
+    path = Path(path)
+    if path.suffix.lower() != ".json":
+        return False
+    base = path.with_suffix("")
+    if base.suffix.lower() in SCAN_SUFFIXES and base.is_file():
+        return True
+    return any(
+        base.with_suffix(s).is_file() or base.with_suffix(s.upper()).is_file()
+        for s in SCAN_SUFFIXES
+    )
+
+
+def read_sidecar(path: str | Path) -> ScanInfo:
+    """The metadata in a scan's sidecar JSON (empty when it has none).
+
+    The sidecar is an object with any of: ``sender``, ``subject``, ``department`` (the
+    department the scan is referred to), ``received`` (``YYYY-MM-DD``) and
+    ``classification``. Anything else, or a value of the wrong type, is refused
+    (IngestError naming the scan), so a typo never passes silently.
+    """
+    path = Path(path)
+    sidecar = sidecar_for(path)
+    if sidecar is None:
+        return ScanInfo()
+    where = f"sidecar {sidecar.name}"
+    try:
+        if sidecar.stat().st_size > SIDECAR_BYTES:
+            raise IngestError(str(path), f"{where} is over {SIDECAR_BYTES // 1024} KiB")
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IngestError(str(path), f"{where} cannot be read: {exc}") from exc
+    if not isinstance(data, dict):
+        raise IngestError(str(path), f"{where} must hold a JSON object")
+    unknown = sorted(set(data) - set(SIDECAR_FIELDS))
+    if unknown:
+        raise IngestError(
+            str(path), f"{where}: unknown field {unknown[0]!r} (known: {', '.join(SIDECAR_FIELDS)})"
+        )
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise IngestError(str(path), f"{where}: {key} must be text")
+        values[key] = value.strip()
+    if values.get("received"):
+        try:
+            values["received"] = parse_day(values["received"])
+        except ValueError as exc:
+            raise IngestError(str(path), f"{where}: {exc}") from None
+    else:
+        values.pop("received", None)
+    return ScanInfo(**values)
+
+
+def day_argument(value: str | date) -> date:
+    """A received date given as an argument; ConfigurationError when it is not one."""
+    try:
+        return parse_day(value)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def parse_day(value: str | date) -> date:
+    """A received date: ``YYYY-MM-DD`` (a full ISO timestamp is cut to its day)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return datetime.fromisoformat(value).date() if "T" in value else date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"received must be a date (YYYY-MM-DD), not {value!r}") from None

@@ -1,13 +1,20 @@
 """Blobs in a local folder: ``file:///srv/archive/blobs``.
 
 Layout: ``ab/cd/abcd…`` (the first two pairs of hex digits as folders). A write
-goes to a temporary file in ``tmp/``, is hashed while copied, fsynced, then
+goes to a temporary file in ``tmp/`` — unnamed (Linux ``O_TMPFILE``) where the file
+system allows, so a crash leaves nothing behind — is hashed while copied, fsynced, then
 hard-linked into place — ``link`` fails if the blob exists, so stored bytes are
 never rewritten — and the folder is fsynced. Stored files are read-only.
+
+A put costs what any durable new file costs: one fsync of the data, one of the folder;
+the extra work is the SHA-256 and the copy through memory. Fan-out folders made for a
+new blob are not fsynced one by one: journaling file systems (ext4, XFS, btrfs) commit
+them with the fsync of the blob's folder; each further fsync would cost a cache flush.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -21,6 +28,9 @@ from .base import CHUNK, BlobInfo, BlobStorage, check_key
 
 __all__ = ["LocalStorage"]
 
+#: Flags of an unnamed temporary file (Linux ``O_TMPFILE``), 0 where there is none.
+_UNNAMED = (os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC) if hasattr(os, "O_TMPFILE") else 0
+
 
 class LocalStorage(BlobStorage):
     """Content-addressed blobs in one folder."""
@@ -29,6 +39,8 @@ class LocalStorage(BlobStorage):
         self.path = Path(path)
         self.url = self.path.as_uri() if self.path.is_absolute() else f"file:{self.path}"
         self._tmp = self.path / "tmp"
+        self._tmp_ready = False
+        self._unnamed = _UNNAMED != 0 and os.path.isdir("/proc/self/fd")
 
     @classmethod
     def from_url(cls, url: str, **options: str) -> LocalStorage:
@@ -49,37 +61,56 @@ class LocalStorage(BlobStorage):
 
     def _put_stream(self, stream: BinaryIO) -> BlobInfo:
         try:
-            self._tmp.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+            fd, tmp = self._temp_file()
         except OSError as exc:
             raise StorageError(f"cannot write blob: {exc.strerror}", url=self.url) from exc
-        tmp = Path(tmp_name)
         try:
-            digest = hashlib.sha256()
-            size = 0
-            with os.fdopen(fd, "wb") as out:
-                while chunk := stream.read(CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            sha = digest.hexdigest()
+            sha, size = _write_hashed(stream, fd)  # ends with the file's fsync
             final = self._blob_path(sha)
-            if final.exists():
-                return BlobInfo(sha, size, created=False)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(tmp, 0o444)
-            try:
-                os.link(tmp, final)
-            except FileExistsError:
-                return BlobInfo(sha, size, created=False)
-            _fsync_dir(final.parent)
-            return BlobInfo(sha, size, created=True)
+            source = str(tmp) if tmp is not None else f"/proc/self/fd/{fd}"
+            return BlobInfo(sha, size, created=self._link(source, final))
         except OSError as exc:
             raise StorageError(f"cannot write blob: {exc.strerror or exc}", url=self.url) from exc
         finally:
-            tmp.unlink(missing_ok=True)
+            os.close(fd)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+
+    def _temp_file(self) -> tuple[int, Path | None]:
+        """A new read-only file in ``tmp/`` open for writing: unnamed (``O_TMPFILE``, so
+        nothing is left behind and no name is created and removed) where the system allows,
+        else a named temporary file."""
+        if not self._tmp_ready:
+            self._tmp.mkdir(parents=True, exist_ok=True)
+            self._tmp_ready = True
+        if self._unnamed:
+            try:
+                return os.open(self._tmp, _UNNAMED, 0o444), None
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                    raise
+                self._unnamed = False  # this file system has no O_TMPFILE
+        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        os.fchmod(fd, 0o444)
+        return fd, Path(name)
+
+    def _link(self, source: str, final: Path) -> bool:
+        """Give the written file its name (``link`` never replaces an existing blob) and make
+        the name durable (fsync of its folder); False when the blob was already there."""
+        try:
+            folder = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            folder = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            try:
+                os.link(source, final.name, dst_dir_fd=folder, follow_symlinks=True)
+            except FileExistsError:
+                return False
+            os.fsync(folder)
+            return True
+        finally:
+            os.close(folder)
 
     def open(self, sha256: str) -> BinaryIO:
         try:
@@ -109,9 +140,19 @@ class LocalStorage(BlobStorage):
                     yield blob.name
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _write_hashed(stream: BinaryIO, fd: int) -> tuple[str, int]:
+    """Copy ``stream`` to ``fd``, hashing it, and fsync it; returns the SHA-256 and size."""
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := stream.read(CHUNK):
+        digest.update(chunk)
+        _write_all(fd, chunk)
+        size += len(chunk)
+    os.fsync(fd)
+    return digest.hexdigest(), size

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from ..catalog.base import GENESIS, Catalog
-from ..errors import NotFoundError, NumberingError
+from ..errors import IntegrityError, NotFoundError, NumberingError
+from ..followup import FollowupError, Referral
 from ..records import Classification, FileRef, Record
 
 __all__ = ["CatalogConformance", "numbered_record", "plain_record"]
@@ -461,3 +462,251 @@ class CatalogConformance:
         assert catalog.changes_since(2) == [(3, None), (4, "circ-2")]
         assert catalog.changes_since(0, limit=2) == [(1, "circ-1"), (2, "scan-1")]
         assert catalog.changes_since(catalog.last_change()) == []
+
+    # -- referral and follow-up (migration 3) ---------------------------------------------
+
+    @staticmethod
+    def referral(
+        referral_id: str,
+        record_id: str = "scan-1",
+        *,
+        department: str = "الدائرة القانونية",
+        due: str = "2026-03-10",
+        note_id: str = "note-1",
+        parent_id: str | None = None,
+        classification: Classification = Classification.CONFIDENTIAL,
+    ) -> Referral:
+        return Referral(
+            id=referral_id,
+            note_id=note_id,
+            record_id=record_id,
+            department=department,
+            instruction="للدراسة وإبداء الرأي",
+            referred_by="مدير المكتب",
+            referred_at="2026-03-01T10:00:00+03:00",
+            due=due,
+            priority="normal",
+            parent_id=parent_id,
+            classification=classification,
+        )
+
+    def test_referral_added_audited_and_read_back(self, catalog: Catalog) -> None:
+        with catalog.transaction("clerk") as tx:
+            tx.add_record(plain_record("scan-1"))
+        before = catalog.last_change()
+        first = self.referral("ref-1")
+        second = self.referral("ref-2", department="الدائرة المالية")
+        with catalog.transaction("director") as tx:
+            tx.add_referral(first)
+            tx.add_referral(second)
+        assert catalog.get_referral("ref-1") == first
+        assert catalog.get_referral("nope") is None
+        assert catalog.referrals(note_id="note-1") == [first, second]
+        assert catalog.referrals(department="الدائرة المالية") == [second]
+        assert catalog.referrals(record_ids=["scan-1"]) == [first, second]
+        assert catalog.referrals(ids=[]) == []
+        assert catalog.referrals(max_classification=Classification.INTERNAL) == []
+        events = list(catalog.audit_events())[before:]
+        assert [(e.action, e.record_id) for e in events] == [
+            ("refer", "scan-1"),
+            ("refer", "scan-1"),
+        ]
+        assert events[0].detail["department"] == "الدائرة القانونية"
+        assert catalog.changes_since(before) == [(before + 1, "scan-1"), (before + 2, "scan-1")]
+        assert catalog.record_digests() == {"scan-1": plain_record("scan-1").digest()}
+
+    def test_referral_to_a_missing_record_is_refused(self, catalog: Catalog) -> None:
+        with (
+            pytest.raises(NotFoundError, match="no record 'ghost' to refer"),
+            catalog.transaction("director") as tx,
+        ):
+            tx.add_referral(self.referral("ref-1", "ghost"))
+        assert catalog.referrals() == []
+        assert catalog.last_change() == 0
+
+    def test_answers_are_all_kept_and_the_first_answers(self, catalog: Catalog) -> None:
+        with catalog.transaction("clerk") as tx:
+            tx.add_record(plain_record("scan-1"))
+            tx.add_record(plain_record("reply-1"))
+            tx.add_record(plain_record("reply-2"))
+            tx.add_referral(self.referral("ref-1"))
+            tx.add_referral(self.referral("ref-2", department="الدائرة المالية"))
+        with catalog.transaction("legal") as tx:
+            done = tx.answer_referral("ref-1", "reply-1", "2026-03-05T09:00:00+03:00")
+        assert (done.status, done.answered_by, done.answers) == (
+            "answered",
+            "reply-1",
+            ("reply-1",),
+        )
+        with catalog.transaction("legal") as tx:
+            again = tx.answer_referral("ref-1", "reply-2", "2026-03-06T09:00:00+03:00")
+        assert (again.answered_by, again.answers) == ("reply-1", ("reply-1", "reply-2"))
+        assert catalog.get_referral("ref-2") is not None
+        assert [r.status for r in catalog.referrals(note_id="note-1")] == ["answered", "open"]
+        with (
+            pytest.raises(FollowupError, match="already answers"),
+            catalog.transaction("legal") as tx,
+        ):
+            tx.answer_referral("ref-1", "reply-2", "2026-03-07T09:00:00+03:00")
+        with (
+            pytest.raises(NotFoundError, match="no record 'ghost' to answer with"),
+            catalog.transaction("legal") as tx,
+        ):
+            tx.answer_referral("ref-2", "ghost", "2026-03-07T09:00:00+03:00")
+        with (
+            pytest.raises(NotFoundError, match="no referral 'ref-9'"),
+            catalog.transaction("legal") as tx,
+        ):
+            tx.answer_referral("ref-9", "reply-1", "2026-03-07T09:00:00+03:00")
+        assert catalog.get_referral("ref-2") == self.referral("ref-2", department="الدائرة المالية")
+        actions = [e.action for e in catalog.audit_events()]
+        assert actions.count("answer") == 2
+
+    def test_close_needs_an_open_referral(self, catalog: Catalog) -> None:
+        with catalog.transaction("clerk") as tx:
+            tx.add_record(plain_record("scan-1"))
+            tx.add_referral(self.referral("ref-1"))
+        with catalog.transaction("director") as tx:
+            closed = tx.close_referral("ref-1", "عولجت هاتفياً", "2026-03-02T09:00:00+03:00")
+        assert (closed.status, closed.closed_reason) == ("closed", "عولجت هاتفياً")
+        with (
+            pytest.raises(FollowupError, match="referral ref-1 is already closed"),
+            catalog.transaction("director") as tx,
+        ):
+            tx.close_referral("ref-1", "again", "2026-03-02T09:00:00+03:00")
+        with catalog.transaction("clerk") as tx:
+            tx.add_record(plain_record("reply-1"))
+        with (
+            pytest.raises(FollowupError, match="referral ref-1 is closed: عولجت هاتفياً"),
+            catalog.transaction("legal") as tx,
+        ):
+            tx.answer_referral("ref-1", "reply-1", "2026-03-03T09:00:00+03:00")
+        event = list(catalog.audit_events())[-2]
+        assert (event.action, event.detail["reason"]) == ("close", "عولجت هاتفياً")
+
+    def test_overdue_referrals(self, catalog: Catalog) -> None:
+        with catalog.transaction("clerk") as tx:
+            tx.add_record(plain_record("scan-1"))
+            tx.add_record(replace(plain_record("scan-2"), classification=Classification.SECRET))
+            tx.add_record(plain_record("reply-1"))
+            tx.add_referral(self.referral("a", department="ب", due="2026-03-10"))
+            tx.add_referral(self.referral("b", department="أ", due="2026-03-12"))
+            tx.add_referral(self.referral("c", department="أ", due="2026-03-09"))
+            tx.add_referral(self.referral("d", department="أ", due="2026-03-09", parent_id="c"))
+            tx.add_referral(
+                self.referral("s", "scan-2", due="2026-03-01", classification=Classification.SECRET)
+            )
+        with catalog.transaction("legal") as tx:
+            tx.answer_referral("d", "reply-1", "2026-03-05T09:00:00+03:00")
+        top = int(Classification.TOP_SECRET)
+        rows = catalog.overdue_referrals("2026-03-11", max_classification=top)
+        assert [r.id for r, _, _ in rows] == ["c", "s", "a"]
+        assert rows[0][1] == plain_record("scan-1").subject and rows[0][2] is None
+        confidential = int(Classification.CONFIDENTIAL)
+        assert [
+            r.id
+            for r, _, _ in catalog.overdue_referrals("2026-03-11", max_classification=confidential)
+        ] == ["c", "a"]
+        assert [
+            r.id
+            for r, _, _ in catalog.overdue_referrals(
+                "2026-03-13", max_classification=confidential, department="أ"
+            )
+        ] == ["c", "b"]
+        assert catalog.overdue_referrals("2026-03-01", max_classification=top) == []
+        assert catalog.referrals(ids=["d"])[0].parent_id == "c"
+
+    def test_import_referral_verbatim_without_audit(self, catalog: Catalog) -> None:
+        with catalog.transaction("clerk") as tx:
+            tx.add_record(plain_record("scan-1"))
+            tx.add_record(plain_record("reply-1"))
+        answered = replace(
+            self.referral("ref-1"),
+            status="answered",
+            answered_by="reply-1",
+            answered_at="2026-03-05T09:00:00+03:00",
+            answers=("reply-1",),
+        )
+        before = catalog.last_change()
+        with catalog.transaction("import") as tx:
+            assert tx.import_referral(answered) is True
+            assert tx.import_referral(answered) is False
+        assert catalog.get_referral("ref-1") == answered
+        assert catalog.last_change() == before
+
+    # -- copying a catalog (migrate) ------------------------------------------------------
+
+    def _filled(self, catalog: Catalog) -> None:
+        first = self.issue(catalog, "circ-1")
+        self.issue(catalog, "circ-2")
+        self.issue(catalog, "dec-1", series="decision")
+        with catalog.transaction("clerk") as tx:
+            tx.add_record(plain_record("scan-1", blob=b"scan"))
+        with catalog.transaction("head") as tx:
+            tx.void_number(first.number or "", "wrong addressee")
+
+    def test_numbers_and_sequences_list_every_register(self, catalog: Catalog) -> None:
+        self._filled(catalog)
+        lines = list(catalog.numbers())
+        assert [(e.series, e.seq, e.status, e.record_id) for e in lines] == [
+            (SERIES, 1, "void", "circ-1"),
+            (SERIES, 2, "issued", "circ-2"),
+            ("decision", 1, "issued", "dec-1"),
+        ]
+        assert lines[0].reason == "wrong addressee" and lines[0].actor == "head"
+        assert sorted(catalog.sequences()) == [
+            (SERIES, OFFICE, YEAR, 2),
+            ("decision", OFFICE, YEAR, 1),
+        ]
+
+    def test_import_copies_a_catalog_verbatim(self, catalog: Catalog, location: Path) -> None:
+        self._filled(catalog)
+        (location / "copy").mkdir()
+        copy = self.make_catalog(location / "copy")
+        try:
+            with copy.transaction("migrate") as tx:
+                for record in catalog.records():
+                    assert tx.import_record(record) is True
+                for entry in catalog.numbers():
+                    tx.import_number(entry)
+                for series, office_code, period, last in catalog.sequences():
+                    tx.import_sequence(series, office_code, period, last)
+            events = list(catalog.audit_events())
+            with copy.transaction("migrate") as tx:
+                for event in events[:2]:
+                    tx.import_event(event)
+            with copy.transaction("migrate") as tx:  # a second run goes on from the head
+                assert tx.import_record(next(catalog.records())) is False
+                for event in events[2:]:
+                    tx.import_event(event)
+            assert [r.to_dict() for r in copy.records()] == [r.to_dict() for r in catalog.records()]
+            assert list(copy.audit_events()) == events
+            assert list(copy.numbers()) == list(catalog.numbers())
+            assert copy.sequences() == catalog.sequences()
+            assert copy.record_digests() == catalog.record_digests()
+            with copy.transaction("issuer") as tx:  # numbering goes on
+                assert tx.next_number(SERIES, OFFICE, YEAR) == 3
+            with copy.transaction("migrate") as tx:  # a sequence is never lowered
+                tx.import_sequence(SERIES, OFFICE, YEAR, 1)
+                assert tx.next_number(SERIES, OFFICE, YEAR) == 4
+        finally:
+            copy.close()
+
+    def test_import_event_must_extend_the_chain(self, catalog: Catalog, location: Path) -> None:
+        self._filled(catalog)
+        events = list(catalog.audit_events())
+        (location / "copy").mkdir()
+        copy = self.make_catalog(location / "copy")
+        try:
+            with pytest.raises(IntegrityError, match="follow"), copy.transaction("m") as tx:
+                tx.import_event(events[1])  # not the first
+            with pytest.raises(IntegrityError, match="altered"), copy.transaction("m") as tx:
+                tx.import_event(replace(events[0], actor="someone else"))
+            assert copy.last_change() == 0
+            with copy.transaction("m") as tx:
+                tx.import_event(events[0])
+            with pytest.raises(IntegrityError, match="follow"), copy.transaction("m") as tx:
+                tx.import_event(replace(events[1], prev_hash=GENESIS))
+            assert copy.last_change() == 1
+        finally:
+            copy.close()
