@@ -357,7 +357,11 @@ class Archive:
                 ids = sorted({rid for _, rid in changes if rid})
                 found = self.catalog.get_many(ids)
                 through = changes[-1][0]
-                self.index.apply(list(found.values()), [i for i in ids if i not in found], through)
+                self.index.apply(
+                    self.indexable(list(found.values())),
+                    [i for i in ids if i not in found],
+                    through,
+                )
                 applied = max(through, self.index.applied())
             return applied
         except IndexBusy:
@@ -1445,7 +1449,7 @@ class Archive:
         changes made while it was built are applied after.
         """
         through = self.catalog.last_change()
-        count = self.index.rebuild(self.catalog.records(), through)
+        count = self.index.rebuild(self._indexable_records(), through)
         self.catch_up()
         return count
 
@@ -1823,6 +1827,16 @@ class Archive:
         if format == "docx":
             return docx
         return docx_to_pdf([docx], [f"{which}.docx"], limits=self.settings.limits)[0]
+
+    def _indexable_records(self, batch_size: int = 500) -> Iterator[Record]:
+        """Every record as the index should see it, read in batches."""
+        batch: list[Record] = []
+        for record in self.catalog.records():
+            batch.append(record)
+            if len(batch) == batch_size:
+                yield from self.indexable(batch)
+                batch = []
+        yield from self.indexable(batch)
 
     def indexable(self, records: list[Record]) -> list[Record]:
         """``records`` as the search index should see them: each record's text followed by

@@ -332,3 +332,13 @@ def test_overdue_report_as_pdf(arc: Archive, scan: str, clock: Clock) -> None:
     assert pdf.startswith(b"%PDF")
     with pytest.raises(FollowupError, match="unknown report 'weekly'"):
         arc.report("weekly")
+
+
+def test_referrals_are_searchable_and_survive_reindex(arc: Archive, scan: str) -> None:
+    arc.refer(scan, [LEGAL], "يرجى دراسة الطلب وإبداء الرأي القانوني", actor="director")
+    assert [h.record.id for h in arc.search("القانوني", clearance="secret").hits] == [scan]
+    assert [h.record.id for h in arc.search('"الدائرة القانونية"', clearance="secret").hits] == [
+        scan
+    ]
+    arc.reindex()
+    assert [h.record.id for h in arc.search("القانوني", clearance="secret").hits] == [scan]

@@ -354,7 +354,9 @@ class ArabicTokenizer(Tokenizer):  # type: ignore[misc]
 
 
 def _reference_parts(text: str) -> list[str]:
-    return [p.lstrip("0") or "0" if p.isdigit() else p for p in text.split("/")]
+    """The parts of a reference, numbers without leading zeros; parts that normalization
+    emptied (a lone haraka) are dropped."""
+    return [p.lstrip("0") or "0" if p.isdigit() else p for p in text.split("/") if p]
 
 
 def _reference_terms(parts: list[str]) -> list[str]:
