@@ -270,7 +270,7 @@ class Archive:
                     if created:
                         shutil.rmtree(root, ignore_errors=True)
                     raise
-                settings.write(backends=backends)
+                settings.write(backends=backends, creator=overrides.get("creator"))
                 return archive._ready()
         return cls._compose(settings, clock)._ready()
 
@@ -299,12 +299,17 @@ class Archive:
         storage: str | None = None,
         catalog: str | None = None,
         index: str | None = None,
+        actor: str | None = None,
     ) -> Archive:
-        """Create a new archive in ``root`` (refuses a folder that already holds one)."""
+        """Create a new archive in ``root`` (refuses a folder that already holds one).
+
+        ``actor`` (default: ``DOCARCHIVE_USER`` or the OS user) is written into the
+        settings with the highest clearance, until the settings say otherwise.
+        """
         path = Path(root)
         if (path / SETTINGS_FILE).exists():
             raise ConfigurationError(f"{path} already holds an archive ({SETTINGS_FILE})")
-        return cls.open(path, storage=storage, catalog=catalog, index=index)
+        return cls.open(path, storage=storage, catalog=catalog, index=index, creator=actor)
 
     def close(self) -> None:
         self.index.close()

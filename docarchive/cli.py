@@ -120,8 +120,11 @@ def init(
     as_json: bool,
 ) -> None:
     """Create a new archive in ROOT."""
-    root = root or (ctx.find_root().obj or {}).get("root") or default_root()
-    with Archive.init(root, storage=storage, catalog=catalog, index=index) as archive:
+    obj = ctx.find_root().obj or {}
+    root = root or obj.get("root") or default_root()
+    with Archive.init(
+        root, storage=storage, catalog=catalog, index=index, actor=obj.get("actor")
+    ) as archive:
         s = archive.settings
         info = {
             "root": str(s.root),
@@ -348,7 +351,9 @@ def ingest_mail(
 @click.option("--limit", type=click.IntRange(min=1), default=10, help="Hits per page.")
 @click.option(
     "--clearance",
-    help="Search with a lower clearance than your own ([access.users] in the settings).",
+    envvar="DOCARCHIVE_CLEARANCE",
+    help="Search with a lower clearance than your own ([access.users] in the settings) "
+    "[env DOCARCHIVE_CLEARANCE].",
 )
 @archive_options
 @json_option
@@ -409,7 +414,9 @@ def search(
 @click.argument("id")
 @click.option(
     "--clearance",
-    help="Show with a lower clearance than your own ([access.users] in the settings).",
+    envvar="DOCARCHIVE_CLEARANCE",
+    help="Show with a lower clearance than your own ([access.users] in the settings) "
+    "[env DOCARCHIVE_CLEARANCE].",
 )
 @archive_options
 @json_option

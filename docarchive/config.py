@@ -40,7 +40,7 @@ argument > ``DOCARCHIVE_*`` environment variable > ``docarchive.toml`` > default
     "الدائرة القانونية" = "confidential"
 
 Environment: ``DOCARCHIVE_ROOT``, ``DOCARCHIVE_STORAGE``, ``DOCARCHIVE_CATALOG``,
-``DOCARCHIVE_INDEX``, ``DOCARCHIVE_USER``, ``DOCARCHIVE_CLEARANCE``,
+``DOCARCHIVE_INDEX``, ``DOCARCHIVE_USER``,
 ``DOCARCHIVE_LIMIT_<NAME>``.
 """
 
@@ -241,8 +241,10 @@ class Settings:
             default_classification=Classification.parse(
                 access.get("default_classification", "internal")
             ),
+            # no environment variable here: DOCARCHIVE_CLEARANCE is the CLI's --clearance,
+            # which can only lower a user's clearance, never raise it
             default_clearance=Classification.parse(
-                pick("clearance", "DOCARCHIVE_CLEARANCE", access, "default_clearance", "internal")
+                overrides.get("clearance") or access.get("default_clearance", "internal")
             ),
             users=_users(access),
             series=series,
@@ -261,7 +263,9 @@ class Settings:
             followup=FollowupSettings.from_settings(_table(doc, "followup")),
         )
 
-    def write(self, *, backends: Mapping[str, str] | None = None) -> Path:
+    def write(
+        self, *, backends: Mapping[str, str] | None = None, creator: str | None = None
+    ) -> Path:
         """Write a ``docarchive.toml`` for a new archive; backend URLs only where given."""
         doc: dict[str, Any] = {}
         if backends:
@@ -279,7 +283,7 @@ class Settings:
             # the user creating the archive holds the highest clearance until edited here
             "users": {
                 **{u: c.label for u, c in sorted(self.users.items())},
-                default_actor(): max(Classification).label,
+                (creator or default_actor()): max(Classification).label,
             },
         }
         doc["series"] = {

@@ -129,7 +129,7 @@ def test_environment_beats_toml(tmp_path: Path) -> None:
         "sqlite:////srv/env/catalog.sqlite",
         "whoosh:////srv/env/index",
         "Africa/Cairo",
-        Classification.TOP_SECRET,
+        Classification.SECRET,  # DOCARCHIVE_CLEARANCE never raises: it is the CLI's --clearance
     )
     assert settings.limits.pdf_pages == 200
 
@@ -149,7 +149,7 @@ def test_argument_beats_environment(tmp_path: Path) -> None:
 def test_environment_beats_default_without_toml(tmp_path: Path) -> None:
     settings = Settings.load(tmp_path, environ=ENV)
     assert settings.storage_url == "memory://from-env"
-    assert settings.default_clearance is Classification.TOP_SECRET
+    assert settings.default_clearance is Classification.INTERNAL
 
 
 def test_none_argument_and_empty_environment_fall_through(tmp_path: Path) -> None:
@@ -295,7 +295,7 @@ def test_bad_time_zone(
 
 def test_bad_classification(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="unknown classification 'ultra' \\(one of: pub"):
-        Settings.load(tmp_path, environ={"DOCARCHIVE_CLEARANCE": "ultra"})
+        Settings.load(tmp_path, environ={}, clearance="ultra")
 
 
 def test_bad_limit_in_environment(tmp_path: Path) -> None:

@@ -174,3 +174,32 @@ def test_templates_list_and_render(root: Path, example_data: Path, tmp_path: Pat
 def test_help_and_version():
     assert cli("--help").returncode == 0
     assert "0.1.0" in cli("--version").stdout
+
+
+def test_init_gives_its_user_the_highest_clearance(tmp_path: Path):
+    root = tmp_path / "a"
+    cli("--user", "m.hassan", "init", str(root), check=True)
+    from docarchive import Settings
+
+    users = Settings.load(root, environ={}).users
+    assert users == {"m.hassan": users["m.hassan"]} and users["m.hassan"].label == "top-secret"
+
+
+def test_environment_cannot_raise_a_clearance(tmp_path: Path, example_data: Path):
+    root = tmp_path / "a"
+    cli("--user", "director", "init", str(root), check=True)
+    cli("issue", "circular", str(example_data / "circular.json"), "--classification", "secret",
+        root=root, user="director", check=True)
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DOCARCHIVE_ROOT": str(root), "DOCARCHIVE_USER": "clerk",
+           "DOCARCHIVE_CLEARANCE": "top-secret"}
+    proc = subprocess.run([sys.executable, "-m", "docarchive", "search", "الأرشفة", "--json"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    env["DOCARCHIVE_CLEARANCE"] = "public"
+    lowered = subprocess.run([sys.executable, "-m", "docarchive", "search", "الأرشفة", "--json"],
+                             capture_output=True, text=True, env=env, timeout=120)
+    assert lowered.returncode == 0 and '"total": 0' in lowered.stdout
