@@ -15,11 +15,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from pathlib import Path
 
 from ..errors import IngestError, TemplateError
 from ..limits import Limits
 from ..templates import check_docx, docx_text
-from .scans import _pdf_text, sniff
+from .scans import Scan, _read_image, _read_pdf, sniff
 
 __all__ = ["Extracted", "decode_text", "extract_text", "html_to_text"]
 
@@ -52,21 +53,20 @@ def extract_text(
     declared = (declared or "application/octet-stream").lower()
     sniffed, label = sniff(data[:1024])
     lower = name.lower()
-    if sniffed == "application/pdf":
+    if sniffed == "application/pdf":  # its text layer, or OCR of its pages
         try:
-            text, pages = _pdf_text(name, data, limits)
+            return _from_scan(_read_pdf(Path(name), data, limits, True), limits)
         except IngestError as exc:
             return Extracted("", sniffed, False, exc.reason)
-        if not text.strip():
-            reason = "no text layer (an image-only PDF; OCR is not available for mail yet)"
-            return Extracted("", sniffed, False, reason, pages)
-        return Extracted(_cap(text, limits), sniffed, True, "", pages)
     if sniffed == "application/zip" and (declared == DOCX or lower.endswith(".docx")):
         return _docx(data, name, limits)
     if declared == "application/pdf" or lower.endswith(".pdf"):
         return Extracted("", sniffed, False, f"declared a PDF, but its content is {label}")
-    if sniffed.startswith("image/"):
-        return Extracted("", sniffed, False, f"{label}: OCR is not available for mail yet")
+    if sniffed.startswith("image/") and sniffed != "image/gif":  # a scan attached: OCR
+        try:
+            return _from_scan(_read_image(Path(name), data, sniffed, label, limits, True), limits)
+        except IngestError as exc:
+            return Extracted("", sniffed, False, exc.reason)
     if sniffed != "application/octet-stream":
         return Extracted("", sniffed, False, f"no text is extracted from a {label}")
     is_html = declared == "text/html" or lower.endswith((".html", ".htm"))
@@ -78,6 +78,13 @@ def extract_text(
         media = declared if declared.startswith("text/") else "text/plain"
         return Extracted(_cap(text, limits), media, True)
     return Extracted("", declared, False, f"no text is extracted from {declared}")
+
+
+def _from_scan(scan: Scan, limits: Limits) -> Extracted:
+    """The text the scan reader found (text layer or OCR), or why there is none."""
+    if scan.text.strip():
+        return Extracted(_cap(scan.text, limits), scan.media_type, True, "", scan.pages)
+    return Extracted("", scan.media_type, False, scan.reason or "no text found", scan.pages)
 
 
 def _docx(data: bytes, name: str, limits: Limits) -> Extracted:

@@ -199,7 +199,9 @@ def test_wrong_content_types_are_kept_and_flagged(kit, archive: Archive):
     assert found["scan.pdf"].meta["text_error"] == "declared a PDF, but its content is GIF image"
     assert found["scan.pdf"].files[0].media_type == "image/gif"
     assert found["x.bin"].meta["text_error"].startswith("broken PDF")
-    assert "OCR is not available" in found["photo.png"].meta["text_error"]
+    assert found["photo.png"].meta["text_error"] == (
+        "broken PNG image: its content cannot be decoded"
+    )
     assert found["letter.docx"].meta["text_searchable"] is False
     assert archive.blob(found["scan.pdf"].files[0].sha256) == gif  # kept as it came
 
@@ -682,3 +684,12 @@ def test_example_mail_is_what_make_mail_writes_and_ingests(tmp_path: Path, cli):
     assert [h["subject"] for h in found["hits"]] == ["تقرير_الإنفاق.pdf"]
     shown = cli("show", request["id"], root=root, check=True).stdout
     assert shown.count("thread: ") == 2  # reply.eml came first; the thread is found anyway
+
+
+def test_a_scan_attached_to_a_mail_is_read_by_ocr(kit, archive: Archive, example_data):
+    png = (example_data / "scans" / "letter_circular.png").read_bytes()
+    mail = archive.ingest_mail(kit.mail(attachments=[(png, "image/png", "كتاب_وارد.png")]))
+    (attachment,) = (archive.get(i) for i in mail.meta["attachments"])
+    assert attachment.meta["text_searchable"] is True, attachment.meta
+    assert "الدوام" in attachment.text or "الوزارة" in attachment.text
+    assert attachment.id in {h.record.id for h in archive.search("الدوام").hits}
