@@ -513,15 +513,11 @@ class Archive:
         who = self._actor(actor)
         when = self.now()
         office_code = self.settings.office_code
-        period = series.period(when.year)
         record_id = new_id()
         # user errors (a missing field, a broken template) must not cost a number
         fields = template_fields(template, self.settings.limits)
         _check_fields(fields, self._context(data, number="", when=when), template.name)
-        with self.catalog.transaction(who) as tx:
-            seq = tx.next_number(series.name, office_code, period)
-            number = series.format_number(seq, year=when.year, office_code=office_code)
-            tx.reserve_number(series.name, office_code, period, seq, number, record_id)
+        number, registration = self._reserve(kind, record_id, who, when)
         try:
             docx = render_docx(
                 template,
@@ -554,9 +550,7 @@ class Archive:
                 files=files,
                 source="issued",
                 meta={
-                    "seq": seq,
-                    "period": period,
-                    "office_code": office_code,
+                    **registration,
                     "template": template.name,
                     "verification_code": code,
                 },
@@ -718,7 +712,7 @@ class Archive:
         # the file was read: only now is a registration number taken (refusals take none)
         when = self.now()
         record_id = new_id()
-        number, registration = self._reserve_incoming(record_id, who, when)
+        number, registration = self._reserve(INCOMING, record_id, who, when)
         try:
             received = info.received or when.date()
             meta: dict[str, Any] = {
@@ -799,12 +793,13 @@ class Archive:
         self.catch_up()
         return (again, False) if again is not None else (record, True)
 
-    def _reserve_incoming(
-        self, record_id: str, who: str, when: datetime
+    def _reserve(
+        self, series_name: str, record_id: str, who: str, when: datetime
     ) -> tuple[str, dict[str, Any]]:
-        """Take the next number of the incoming register (سجل الوارد) for ``record_id``,
-        entered as reserved: adding the record makes it issued; a failure must void it."""
-        series = self.settings.series_for(INCOMING)
+        """Take the next number of a series for ``record_id`` (issued documents: their
+        kind's series; scans and mail: the incoming register, سجل الوارد), entered as
+        reserved: adding the record makes it issued; a failure must void it."""
+        series = self.settings.series_for(series_name)
         office_code = self.settings.office_code
         period = series.period(when.year)
         with self.catalog.transaction(who) as tx:
@@ -1014,7 +1009,7 @@ class Archive:
                     meta=meta,
                 )
             )
-        number, registration = self._reserve_incoming(mail_id, who, now)
+        number, registration = self._reserve(INCOMING, mail_id, who, now)
         meta = {
             **registration,
             "message_id": mail.message_id,

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import run_search_cli as cli
+from clirun import run_cli
+
+
+def cli(*args: str, **kwargs: Any) -> Any:
+    """The command in a process that inherits no ``DOCARCHIVE_*`` setting of the tests."""
+    return run_cli(*args, isolated=True, **kwargs)
 
 
 @pytest.fixture
