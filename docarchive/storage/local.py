@@ -6,10 +6,12 @@ system allows, so a crash leaves nothing behind — is hashed while copied, fsyn
 hard-linked into place — ``link`` fails if the blob exists, so stored bytes are
 never rewritten — and the folder is fsynced. Stored files are read-only.
 
-A put costs what any durable new file costs: one fsync of the data, one of the folder;
-the extra work is the SHA-256 and the copy through memory. Fan-out folders made for a
-new blob are not fsynced one by one: journaling file systems (ext4, XFS, btrfs) commit
-them with the fsync of the blob's folder; each further fsync would cost a cache flush.
+A put costs what any durable new file costs that must never be seen half-written (a
+temporary copy, fsync, rename, folder fsync): one fsync of the data, one of the folder.
+The SHA-256 of a blob of 64 KiB or more is computed by a helper thread while the copy
+and its fsync run. Fan-out folders made for a new blob are not fsynced one by one:
+journaling file systems (ext4, XFS, btrfs) commit them with the fsync of the blob's
+folder; each further fsync would cost a cache flush.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -29,6 +33,9 @@ from .base import CHUNK, BlobInfo, BlobStorage, check_key
 __all__ = ["LocalStorage"]
 
 #: Flags of an unnamed temporary file (Linux ``O_TMPFILE``), 0 where there is none.
+_HASH_ALONGSIDE = 64 * 1024
+"""From this size on, a helper thread hashes while the writing thread copies and fsyncs."""
+
 _UNNAMED = (os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC) if hasattr(os, "O_TMPFILE") else 0
 
 
@@ -147,12 +154,36 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _write_hashed(stream: BinaryIO, fd: int) -> tuple[str, int]:
-    """Copy ``stream`` to ``fd``, hashing it, and fsync it; returns the SHA-256 and size."""
+    """Copy ``stream`` to ``fd``, hashing it, and fsync it; returns the SHA-256 and size.
+
+    A blob of 64 KiB or more is hashed by a helper thread while this one copies and
+    fsyncs (``hashlib`` and ``os.write`` release the GIL), so a large put costs about what
+    the copy costs rather than the copy plus the hash.
+    """
     digest = hashlib.sha256()
-    size = 0
-    while chunk := stream.read(CHUNK):
+    chunk = stream.read(CHUNK)
+    if len(chunk) < _HASH_ALONGSIDE:
         digest.update(chunk)
         _write_all(fd, chunk)
-        size += len(chunk)
-    os.fsync(fd)
+        os.fsync(fd)
+        return digest.hexdigest(), len(chunk)
+    pending: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    hasher = threading.Thread(target=_hash_queue, args=(digest, pending), daemon=True)
+    hasher.start()
+    size = 0
+    try:
+        while chunk:
+            pending.put(chunk)
+            _write_all(fd, chunk)
+            size += len(chunk)
+            chunk = stream.read(CHUNK)
+        os.fsync(fd)
+    finally:
+        pending.put(None)
+        hasher.join()
     return digest.hexdigest(), size
+
+
+def _hash_queue(digest: hashlib._Hash, pending: queue.SimpleQueue[bytes | None]) -> None:
+    while (chunk := pending.get()) is not None:
+        digest.update(chunk)

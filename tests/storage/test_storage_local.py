@@ -96,6 +96,46 @@ def test_failed_put_leaves_nothing_behind(store: LocalStorage) -> None:
     assert list(store.keys()) == []
 
 
+class _FailingLargeStream(io.RawIOBase):
+    """Gives two and a half megabytes, then fails: the error comes while a helper thread
+    hashes what was already written."""
+
+    def __init__(self) -> None:
+        self.given = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self.given >= 2_500_000:
+            raise OSError(5, "Input/output error")
+        n = min(len(buffer), 500_000)
+        buffer[:n] = b"x" * n
+        self.given += n
+        return n
+
+
+def test_failed_large_put_leaves_nothing_behind(store: LocalStorage) -> None:
+    threads = threading.active_count()
+    with pytest.raises(StorageError, match="cannot write blob: Input/output error"):
+        store.put(io.BufferedReader(_FailingLargeStream()))
+    assert list((store.path / "tmp").iterdir()) == []
+    assert list(store.keys()) == []
+    assert threading.active_count() == threads  # the hashing thread was joined
+
+
+@pytest.mark.parametrize(
+    "size", [64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 1024 * 1024, 1024 * 1024 + 1, 3_333_333]
+)
+def test_key_is_the_sha256_of_the_bytes_around_the_hashing_thresholds(
+    store: LocalStorage, size: int
+) -> None:
+    data = (hashlib.sha512(str(size).encode()).digest() * (size // 64 + 1))[:size]
+    info = store.put(io.BytesIO(data))
+    assert (info.sha256, info.size) == (hashlib.sha256(data).hexdigest(), size)
+    assert blob_path(store, info.sha256).read_bytes() == data
+
+
 def test_put_into_a_path_under_a_file_is_a_storage_error(tmp_path: Path) -> None:
     (tmp_path / "plain-file").write_text("not a folder")
     store = LocalStorage(tmp_path / "plain-file" / "blobs")
