@@ -530,11 +530,22 @@ class Archive:
             code = verification_code(self.settings.stamp_key(), record_id, number, blob.sha256)
             if self.settings.issue_pdf:
                 pdf = docx_to_pdf([docx], [f"{kind} {number}"], limits=self.settings.limits)[0]
-                stamped = stamp_pdf(pdf, self._outgoing_stamp(number, when, code),
-                                    self.settings.stamp, self.settings.limits)
+                stamped = stamp_pdf(
+                    pdf,
+                    self._outgoing_stamp(number, when, code),
+                    self.settings.stamp,
+                    self.settings.limits,
+                )
                 rendition = self.storage.put(stamped)
-                files.append(FileRef("rendition", rendition.sha256, rendition.size,
-                                     "application/pdf", f"{kind}.pdf"))
+                files.append(
+                    FileRef(
+                        "rendition",
+                        rendition.sha256,
+                        rendition.size,
+                        "application/pdf",
+                        f"{kind}.pdf",
+                    )
+                )
             record = Record(
                 id=record_id,
                 kind=kind,
@@ -580,8 +591,9 @@ class Archive:
         except Exception:  # the reservation stays; the next open voids it
             log.exception("could not void number %s after a failed issue", number)
 
-    def void_interrupted(self, *, older_than_s: int | None = None,
-                         actor: str | None = None) -> list[NumberEntry]:
+    def void_interrupted(
+        self, *, older_than_s: int | None = None, actor: str | None = None
+    ) -> list[NumberEntry]:
         """Void reservations left by processes that died mid-issue; returns what was voided.
 
         Runs on every open. A reservation younger than ``older_than_s`` (default
@@ -598,8 +610,10 @@ class Archive:
                 age = float("inf")
             if age < limit:
                 continue
-            reason = (f"interrupted: the issuing process stopped before the document was "
-                      f"stored (reserved {entry.at[:19]} by {entry.actor})")
+            reason = (
+                f"interrupted: the issuing process stopped before the document was "
+                f"stored (reserved {entry.at[:19]} by {entry.actor})"
+            )
             try:
                 with self.catalog.transaction(actor or "docarchive") as tx:
                     voided.append(tx.void_number(entry.number, reason))
@@ -1392,8 +1406,7 @@ class Archive:
         if query is not None:
             records, page = [], 1
             while True:
-                found = self.search(query, page=page, page_size=100, clearance=clearance,
-                                    user=user)
+                found = self.search(query, page=page, page_size=100, clearance=clearance, user=user)
                 records += [hit.record for hit in found.hits]
                 if len(found.hits) < 100:
                     break
@@ -1410,8 +1423,9 @@ class Archive:
         }
         return transfer.export_bag(unique, self.storage, self.catalog, dest, info=info)
 
-    def import_bag(self, path: str | os.PathLike[str], *, actor: str | None = None
-                   ) -> transfer.ImportReport:
+    def import_bag(
+        self, path: str | os.PathLike[str], *, actor: str | None = None
+    ) -> transfer.ImportReport:
         """Import the records of a BagIt package made by :meth:`export`: every hash is checked
         first (IntegrityError naming the file otherwise); each record gets an ``import``
         audit event naming the source; records already here are skipped."""
@@ -1435,8 +1449,14 @@ class Archive:
         try:
             catalog = open_catalog(to_catalog)
             try:
-                return transfer.migrate(self.storage, self.catalog, storage, catalog,
-                                        actor=self._actor(actor), progress=progress)
+                return transfer.migrate(
+                    self.storage,
+                    self.catalog,
+                    storage,
+                    catalog,
+                    actor=self._actor(actor),
+                    progress=progress,
+                )
             finally:
                 catalog.close()
         finally:

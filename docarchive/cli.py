@@ -423,15 +423,17 @@ def search(
 def show(
     archive: Archive, actor: str | None, id: str, clearance: str | None, as_json: bool
 ) -> None:
-    """Show one record, by id or number; for mail, its thread too."""
+    """Show one record, by id or number, with its referrals; for mail, its thread too."""
     from .config import default_actor
 
     level = archive._clearance(clearance, actor or default_actor())
     record = archive.get(id, clearance=level)
     thread = archive.thread(record.id, clearance=level) if record.source == "mail" else []
+    referrals = archive.referrals(record.id, clearance=level)
     if as_json:
         listed = [{"id": r.id, "subject": r.subject, "sender": r.sender} for r in thread]
-        _dump({**record.to_dict(), "thread": listed} if thread else record.to_dict())
+        shown = {**record.to_dict(), "thread": listed} if thread else record.to_dict()
+        _dump({**shown, "referrals": referrals})
         return
     data = record.to_dict()
     for key in ("id", "kind", "number", "subject", "sender", "office", "classification", "source"):
@@ -446,11 +448,43 @@ def show(
         when = (r.dates.get("sent") or r.dates.get("received") or "")[:16]
         mark = "*" if r.id == record.id or r.id == record.links.get("attachment_of") else " "
         click.echo(f"thread: {mark} {when}  {r.id}  {r.sender}: {r.subject}")
+    _echo_referrals(referrals)
     click.echo("")
     click.echo(record.text)
 
 
 # -- referral and follow-up ------------------------------------------------------------------
+
+
+def _echo_referrals(items: list[dict[str, Any]]) -> None:
+    """A record's referrals (:meth:`~docarchive.Archive.referrals`), for ``show`` and
+    ``followup --record``: each department's share (``referral:`` or ``followup:``), who
+    referred it when and with what instruction, its answers or closing; a share referred
+    onward is indented under it, so the tree reads director → department → division."""
+    ids = {i["id"] for i in items}
+    onward: dict[str | None, list[dict[str, Any]]] = {}
+    for i in items:
+        onward.setdefault(i["parent_id"] if i["parent_id"] in ids else None, []).append(i)
+
+    def echo(item: dict[str, Any], pad: str) -> None:
+        priority = f"  {item['priority']}" if item["priority"] else ""
+        click.echo(
+            f"{pad}{item['kind']}: {item['department']}  {item['status']}  due {item['due']}"
+            f"{priority}  ({item['id']})"
+        )
+        when = item["referred_at"][:16]
+        click.echo(f"{pad}  referred by {item['referred_by']} {when}: {item['instruction']}")
+        if item["answers"]:
+            by = ", ".join(item["answers"])
+            click.echo(f"{pad}  answered {(item['answered_at'] or '')[:16]} by {by}")
+        if item["status"] in ("closed", "cancelled"):
+            closed = (item["closed_at"] or "")[:16]
+            click.echo(f"{pad}  {item['status']} {closed}: {item['closed_reason']}")
+        for child in onward.get(item["id"], []):
+            echo(child, pad + "  ")
+
+    for item in onward.get(None, []):
+        echo(item, "")
 
 
 def _day_option(value: str | None) -> str | None:
@@ -569,6 +603,11 @@ def followup(
         )
     if as_json:
         _dump(items)
+        return
+    if record is not None:
+        _echo_referrals(items)
+        if not items:
+            click.echo("no referrals")
         return
     for i in items:
         late = f"  {i['days_late']} days late" if i.get("days_late") else ""

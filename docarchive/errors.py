@@ -7,6 +7,7 @@
     ├── TemplateError                a template that cannot be rendered
     │   └── MissingFieldError        the data lacks a field the template uses
     ├── NumberingError               a number cannot be taken, voided or found
+    ├── FollowupError                a referral cannot be made, answered or closed
     ├── StorageError                 a blob cannot be written or read (carries url and key)
     ├── IngestError                  an input file cannot be archived (carries the file)
     ├── SearchError                  a query cannot be parsed or run
@@ -26,6 +27,7 @@ __all__ = [
     "AccessDeniedError",
     "ConfigurationError",
     "DocArchiveError",
+    "FollowupError",
     "IngestError",
     "IntegrityError",
     "LimitExceededError",
@@ -61,6 +63,15 @@ class MissingFieldError(TemplateError):
 
 class NumberingError(DocArchiveError):
     """A number cannot be taken, voided or found."""
+
+
+class FollowupError(DocArchiveError):
+    """A referral that cannot be made, answered or closed (the message says why).
+
+    An unknown department or priority, a due date in the past, an empty instruction, a
+    department cleared below the record, a referral no longer open. Still importable from
+    :mod:`docarchive.followup`, where it used to live.
+    """
 
 
 class StorageError(DocArchiveError):

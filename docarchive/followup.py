@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
-from .errors import ConfigurationError, DocArchiveError
+from .errors import ConfigurationError, FollowupError  # FollowupError: re-exported from here
 from .records import Classification
 
 __all__ = [
@@ -73,10 +73,6 @@ KINDS = ("referral", "followup")
 WEEKEND = (4, 5)  # Friday and Saturday (date.weekday())
 MAX_INSTRUCTION = 4000  # characters of one instruction
 _LEVELS = {int(c): c for c in Classification}
-
-
-class FollowupError(DocArchiveError):
-    """A referral that cannot be made, answered or closed (the message says why)."""
 
 
 @dataclass(frozen=True)

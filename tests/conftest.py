@@ -1,11 +1,15 @@
-"""Shared fixtures: archives in temporary folders, the example data, PDFs made on the fly."""
+"""Shared fixtures: archives in temporary folders, the example data, PDFs made on the fly,
+and the real services (moto's S3 server, a throwaway PostgreSQL), each started once per
+session (see tests/services.py)."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,7 @@ sys.path.insert(0, str(EXAMPLES))
 
 from clirun import run_cli  # noqa: E402
 from make_data import text_pdf  # noqa: E402  (examples/make_data.py: the one PDF writer)
+from services import S3Server, fake_aws_environment, new_database, start_moto  # noqa: E402
 
 
 @pytest.fixture
@@ -61,3 +66,60 @@ def _no_pdf_unless_asked(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
     the official PDF issue DOCX only; tests marked ``official_pdf`` run the whole pipeline."""
     if request.node.get_closest_marker("official_pdf") is None:
         monkeypatch.setenv("DOCARCHIVE_ISSUE_PDF", "0")
+
+
+# -- the real services, once per session -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_environment() -> Iterator[None]:
+    """Fake credentials for boto3's chain; nothing from the developer's own AWS set-up."""
+    pytest.importorskip("boto3")
+    pytest.importorskip("moto.server")
+    with pytest.MonkeyPatch.context() as mp:
+        fake_aws_environment(mp)
+        yield
+
+
+@pytest.fixture(scope="session")
+def s3_server(s3_environment: None) -> Iterator[S3Server]:
+    """moto's S3 server on 127.0.0.1, for the whole session."""
+    server = start_moto()
+    try:
+        yield server
+    finally:
+        server.client.close()
+        server.server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(s3_server: S3Server) -> str:
+    """The endpoint URL of the session's S3 server."""
+    return s3_server.endpoint
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a PostgreSQL server on 127.0.0.1, started for this session and removed after.
+
+    Without the server binaries or psycopg the PostgreSQL tests are skipped, except on CI
+    (``CI`` set), where they fail: CI must not pass by running nothing.
+    """
+    from docarchive.testing.postgres import PostgresUnavailable, running_postgres
+
+    with ExitStack() as stack:
+        try:
+            import psycopg  # noqa: F401
+
+            url = stack.enter_context(running_postgres(tmp_path_factory.mktemp("postgres")))
+        except (ImportError, PostgresUnavailable) as exc:
+            if os.environ.get("CI"):
+                pytest.fail(f"PostgreSQL tests cannot run: {exc}")
+            pytest.skip(f"PostgreSQL tests need psycopg and a server: {exc}")
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A new, empty database for one test."""
+    return new_database(postgres_server)

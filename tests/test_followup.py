@@ -342,3 +342,20 @@ def test_referrals_are_searchable_and_survive_reindex(arc: Archive, scan: str) -
     ]
     arc.reindex()
     assert [h.record.id for h in arc.search("القانوني", clearance="secret").hits] == [scan]
+
+
+def test_followup_error_lives_in_errors_and_the_old_import_path_still_works() -> None:
+    import docarchive
+    import docarchive.errors
+    import docarchive.followup
+
+    assert docarchive.followup.FollowupError is docarchive.errors.FollowupError
+    assert docarchive.FollowupError is docarchive.errors.FollowupError
+    assert FollowupError is docarchive.errors.FollowupError  # imported from docarchive.followup
+    assert FollowupError.__module__ == "docarchive.errors"
+    assert issubclass(FollowupError, docarchive.DocArchiveError)
+    assert "FollowupError" in docarchive.__all__ and "FollowupError" in docarchive.errors.__all__
+    assert "FollowupError" in docarchive.followup.__all__
+    assert "FollowupError" in (docarchive.errors.__doc__ or "")  # drawn in the tree
+    with pytest.raises(docarchive.DocArchiveError, match="unknown department 'المخازن'"):
+        FollowupSettings().department("المخازن")

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.official_pdf
 def pdf_text(pdf: bytes, tmp_path: Path) -> str:
     path = tmp_path / "out.pdf"
     path.write_bytes(pdf)
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
     for mark in "\u202a\u202b\u202c\u202d\u202e":
         text = text.replace(mark, "")
     return unicodedata.normalize("NFKC", text)
@@ -63,8 +64,16 @@ def test_issue_makes_a_stamped_official_pdf(tmp_path: Path, circular_data):
 
 def test_check_from_the_command_line(tmp_path: Path, example_data: Path):
     root = tmp_path / "a"
-    issued = json.loads(run_cli("issue", "circular", str(example_data / "circular.json"),
-                                "--json", root=root, check=True).stdout)
+    issued = json.loads(
+        run_cli(
+            "issue",
+            "circular",
+            str(example_data / "circular.json"),
+            "--json",
+            root=root,
+            check=True,
+        ).stdout
+    )
     record = json.loads(run_cli("show", issued["id"], "--json", root=root, check=True).stdout)
     code = record["meta"]["verification_code"]
     ok = run_cli("check", code, root=root)
@@ -73,8 +82,9 @@ def test_check_from_the_command_line(tmp_path: Path, example_data: Path):
     assert bad.returncode == 1 and "NOT GENUINE" in bad.stdout and "Traceback" not in bad.stderr
 
 
-def test_a_failure_after_the_number_voids_it_with_the_reason(tmp_path: Path, circular_data,
-                                                             monkeypatch: pytest.MonkeyPatch):
+def test_a_failure_after_the_number_voids_it_with_the_reason(
+    tmp_path: Path, circular_data, monkeypatch: pytest.MonkeyPatch
+):
     # the template passes the limits, the rendered letter (3,000 paragraphs) does not:
     # it fails at the PDF conversion, after its number was taken
     monkeypatch.setenv("DOCARCHIVE_LIMIT_DOCX_TOTAL_BYTES", str(1_500_000))
@@ -103,7 +113,8 @@ def test_reservations_of_dead_processes_are_voided_on_open(tmp_path: Path, circu
         assert [e.status for e in archive.register("circular")] == ["reserved"]
     settings = (root / "docarchive.toml").read_text("utf-8")
     (root / "docarchive.toml").write_text(
-        settings + "\n[issue]\nreservation_timeout_seconds = 0\n", "utf-8")
+        settings + "\n[issue]\nreservation_timeout_seconds = 0\n", "utf-8"
+    )
     with Archive.open(root) as archive:
         (entry,) = archive.register("circular")
         assert entry.status == "void" and entry.reason.startswith("interrupted:")

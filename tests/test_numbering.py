@@ -50,7 +50,12 @@ def test_format_number(config: SeriesConfig, seq: int, expected: str) -> None:
 
 def test_defaults_cover_the_built_in_kinds() -> None:
     assert sorted(DEFAULT_SERIES) == [
-        "assignment", "circular", "decision", "incoming", "letter", "letter_en"
+        "assignment",
+        "circular",
+        "decision",
+        "incoming",
+        "letter",
+        "letter_en",
     ]
     assert {s.kind_code for s in DEFAULT_SERIES.values()} == {"ت", "ق", "ح", "ص", "و"}
 

@@ -13,9 +13,7 @@ from typing import Any
 
 import bagit
 import pytest
-
-# the services (moto's S3 server, a throwaway PostgreSQL) and the backends made on them
-import test_verify_backends as services
+from services import new_bucket, new_database
 
 from docarchive import Archive
 from docarchive.catalog import open_catalog
@@ -23,8 +21,7 @@ from docarchive.errors import AccessDeniedError, ConfigurationError, IntegrityEr
 from docarchive.storage import open_storage
 from docarchive.testing.catalog import plain_record
 
-SCAN, new_bucket, new_database = services.SCAN, services.new_bucket, services.new_database
-s3_endpoint, postgres_server = services.s3_endpoint, services.postgres_server
+SCAN = Path(__file__).resolve().parent.parent / "examples" / "data" / "scans" / "monthly_report.pdf"
 
 MIGRATE = """
 import sys, time

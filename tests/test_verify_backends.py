@@ -5,16 +5,15 @@ an unreachable storage reported as such, not as N missing blobs."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sqlite3
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from services import new_bucket, new_database
 
 from docarchive import Archive
 from docarchive.errors import StorageError
@@ -22,63 +21,6 @@ from docarchive.testing.catalog import plain_record
 
 ROOT = Path(__file__).resolve().parent.parent
 SCAN = ROOT / "examples" / "data" / "scans" / "monthly_report.pdf"
-
-
-# -- the services ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """moto's S3 server on 127.0.0.1, with fake credentials in the environment."""
-    pytest.importorskip("boto3")
-    server_mod = pytest.importorskip("moto.server")
-    with pytest.MonkeyPatch.context() as mp:
-        for name in list(os.environ):
-            if name.startswith(("DOCARCHIVE_S3_", "AWS_")):
-                mp.delenv(name)
-        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        mp.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
-        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        try:
-            yield f"http://{host}:{port}"
-        finally:
-            server.stop()
-
-
-@pytest.fixture(scope="module")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    pytest.importorskip("psycopg")
-    from docarchive.testing.postgres import PostgresUnavailable, running_postgres
-
-    try:
-        with running_postgres(tmp_path_factory.mktemp("pg")) as url:
-            yield url
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL tests cannot run: {exc}")
-        pytest.skip(f"needs a PostgreSQL server: {exc}")
-
-
-def new_bucket(endpoint: str) -> str:
-    import boto3
-
-    name = f"t-{uuid.uuid4().hex[:20]}"
-    client = boto3.client("s3", endpoint_url=endpoint)
-    client.create_bucket(Bucket=name)
-    client.close()
-    return f"s3://{name}/archive?endpoint_url={endpoint}"
-
-
-def new_database(server: str) -> str:
-    from docarchive.testing.postgres import create_database
-
-    return create_database(server, f"v_{uuid.uuid4().hex[:16]}")
 
 
 # -- damage done from outside, backend by backend --------------------------------------------

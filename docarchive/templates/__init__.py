@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .external import ExternalReference, find_external
 from .filters import DEFAULT_DATE_FORMAT
 from .pdf import PdfConverter, docx_to_pdf
 from .render import (
@@ -15,12 +16,14 @@ from .render import (
 
 __all__ = [
     "DEFAULT_DATE_FORMAT",
+    "ExternalReference",
     "PdfConverter",
     "TemplateFields",
     "builtin_templates",
     "check_docx",
     "docx_text",
     "docx_to_pdf",
+    "find_external",
     "render_docx",
     "template_fields",
 ]

@@ -17,6 +17,11 @@ what to do:
 - a document LibreOffice cannot convert: its name (the others of the batch
   are not returned either: the error lists every failed document).
 
+Before LibreOffice sees a document, every reference to a file or URL outside it
+(linked pictures, INCLUDETEXT and other such fields, altChunk …) is stripped:
+templates are refused such references already, this is the second layer (see
+:mod:`docarchive.templates.external`).
+
 ``docx_to_pdf(list_of_docx_bytes)`` converts with a converter shared by the
 process (one at a time); make a :class:`PdfConverter` of your own to convert
 in parallel.
@@ -37,6 +42,7 @@ from pathlib import Path
 
 from ..errors import TemplateError
 from ..limits import Limits
+from .external import strip_external
 from .render import check_docx
 
 __all__ = ["INSTALL_HINT", "PdfConverter", "docx_to_pdf", "find_soffice"]
@@ -117,8 +123,9 @@ class PdfConverter:
     ) -> list[bytes]:
         """The PDF of each .docx in ``docs``, in order; ``names`` name them in errors.
 
-        Each .docx is checked against the DOCX limits first. ``timeout`` and ``limits``
-        override the converter's own for this call.
+        Each .docx is checked against the DOCX limits first, then stripped of every link
+        to a file or URL outside it (:func:`.external.strip_external`). ``timeout`` and
+        ``limits`` override the converter's own for this call.
         """
         if names is None:
             names = [f"document {i + 1}" for i in range(len(docs))]
@@ -126,6 +133,7 @@ class PdfConverter:
             raise ValueError("names must name each document")
         for data, name in zip(docs, names, strict=True):
             check_docx(data, name, limits or self.limits)
+        docs = [strip_external(data, name) for data, name in zip(docs, names, strict=True)]
         out: list[bytes] = []
         with self._lock:
             if self._closed:

@@ -22,6 +22,10 @@ Images: any value of the form ``{"image": PATH_OR_BYTES, "width_mm": 40,
 ``logo`` given as a path or bytes becomes one 22 mm high. Relative paths are
 read from ``image_dir``.
 
+Links to anything outside the file (linked pictures, INCLUDETEXT and other such
+fields, altChunk …) are refused, in the template and again in the rendered
+document, which Jinja may have changed: see :mod:`docarchive.templates.external`.
+
 A checked template is cached by path, modification time and size (or by
 content), so rendering the same template again costs what bare docxtpl costs.
 """
@@ -50,6 +54,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..errors import DocArchiveError, LimitExceededError, MissingFieldError, TemplateError
 from ..limits import Limits, check
+from .external import check_external
 from .filters import DEFAULT_DATE_FORMAT, filters
 
 __all__ = [
@@ -451,6 +456,7 @@ def _prepare(data: bytes, name: str, limits: Limits) -> _Prepared:
     from docxtpl import DocxTemplate
 
     check_docx(data, name, limits)
+    data = check_external(data, name)
     env = environment()
     try:
         tpl = DocxTemplate(io.BytesIO(data))
@@ -617,7 +623,7 @@ def render_docx(
         raise TemplateError(f"{name}: {exc}") from exc
     except Exception as exc:  # docxtpl, python-docx and lxml raise many kinds
         raise TemplateError(f"{name}: cannot render: {type(exc).__name__}: {exc}") from exc
-    return out.getvalue()
+    return check_external(out.getvalue(), name, rendered=True)
 
 
 def docx_text(data: bytes) -> str:

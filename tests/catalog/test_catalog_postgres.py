@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from services import new_bucket
+from workers import CATALOG_WORKER, assert_chain_intact, check_numbers, run_workers
 
 try:
     import psycopg
@@ -27,7 +28,7 @@ except ImportError:  # on CI, a missing extra must fail, not skip (see conftest.
 
 from docarchive import Archive
 from docarchive.catalog import open_catalog
-from docarchive.catalog.base import GENESIS, Catalog
+from docarchive.catalog.base import Catalog
 from docarchive.catalog.postgres import MIGRATIONS, PostgresCatalog
 from docarchive.errors import (
     ConfigurationError,
@@ -67,16 +68,6 @@ def sql(url: str, statement: str, *args: Any) -> list[tuple[Any, ...]]:
     with psycopg.connect(url, autocommit=True) as conn:
         cur = conn.execute(statement, args or None)
         return cur.fetchall() if cur.description else []
-
-
-def assert_chain_intact(catalog: Catalog, length: int) -> None:
-    events = list(catalog.audit_events())
-    assert [e.seq for e in events] == list(range(1, length + 1))
-    prev = GENESIS
-    for event in events:
-        assert event.prev_hash == prev, f"event {event.seq} does not link"
-        assert event.hash == event.expected_hash(), f"event {event.seq} hash is wrong"
-        prev = event.hash
 
 
 # -- opening, URLs, schema -------------------------------------------------------------------
@@ -397,104 +388,6 @@ def test_a_deadlock_is_reported_as_try_again(catalog: PostgresCatalog, postgres_
 
 # -- real concurrent processes ------------------------------------------------------------------
 
-CATALOG_WORKER = """
-import json, random, sys, time
-from pathlib import Path
-from docarchive.catalog.postgres import PostgresCatalog
-from docarchive.records import Record, new_id
-
-url, go, count, actor = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-series = sys.argv[5] if len(sys.argv) > 5 else "circular"
-office, period = "م.و", "2026"
-catalog = PostgresCatalog(url)
-Path(f"{go}.{actor}.ready").touch()
-while not go.exists():
-    time.sleep(0.005)
-taken = []
-for _ in range(count):
-    with catalog.transaction(actor) as tx:
-        seq = tx.next_number(series, office, period)
-        tx.add_record(Record(
-            id=new_id(), kind=series, number=f"{office}/{series}/{seq}/{period}",
-            series=series, meta={"seq": seq, "office_code": office, "period": period},
-        ))
-    taken.append(seq)
-    time.sleep(random.uniform(0, 0.002))  # other work between documents, so writers interleave
-catalog.close()
-print(json.dumps(taken))
-"""
-
-ARCHIVE_WORKER = """
-import json, sys, time
-from pathlib import Path
-from docarchive import Archive
-
-root, url, go, count, actor = sys.argv[1:6]
-go, count = Path(go), int(count)
-data = json.loads(Path(sys.argv[6]).read_text("utf-8"))
-archive = Archive.open(root, catalog=url)
-Path(f"{go}.{actor}.ready").touch()
-while not go.exists():
-    time.sleep(0.005)
-taken = []
-for _ in range(count):
-    taken.append(archive.issue("circular", data, actor=actor).meta["seq"])
-archive.close()
-print(json.dumps(taken))
-"""
-
-
-def run_workers(script: str, args: list[str], go: Path, processes: int) -> list[list[int]]:
-    """Run ``script`` in ``processes`` processes that start together; the numbers each took.
-
-    The worker's arguments are ``args`` with ``{go}`` and ``{actor}`` filled in."""
-    with contextlib.ExitStack() as stack:
-        procs = [
-            stack.enter_context(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-c",
-                        script,
-                        *(a.format(go=go, actor=f"worker-{i}") for a in args),
-                    ],
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-            )
-            for i in range(processes)
-        ]
-        try:
-            deadline = time.monotonic() + 120
-            while not all(Path(f"{go}.worker-{i}.ready").exists() for i in range(processes)):
-                for proc in procs:
-                    if proc.poll() is not None:
-                        raise AssertionError(f"a worker died before starting: {proc.stderr}")
-                assert time.monotonic() < deadline, "workers did not start"
-                time.sleep(0.01)
-            go.touch()
-            results = []
-            for proc in procs:
-                out, err = proc.communicate(timeout=900)
-                assert proc.returncode == 0, err
-                results.append(json.loads(out))
-            return results
-        finally:
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.kill()
-
-
-def check_numbers(results: list[list[int]], each: int) -> None:
-    total = each * len(results)
-    for taken in results:
-        assert len(taken) == each
-        assert taken == sorted(taken), "one process saw its numbers go backwards"
-    assert sorted(n for taken in results for n in taken) == list(range(1, total + 1))
-    interleaved = sum(1 for taken in results if taken[-1] - taken[0] > each - 1)
-    assert interleaved >= 2, "the processes never competed for the lock"
-
 
 def test_concurrent_processes_number_without_gaps_or_duplicates(
     postgres_url: str, tmp_path: Path
@@ -553,43 +446,24 @@ def test_concurrent_processes_creating_the_catalog(postgres_url: str, tmp_path: 
 
 # -- the Archive over PostgreSQL ------------------------------------------------------------------
 
-# 4 x 250 through the facade takes over 3 minutes on 2 cores (rendering and a whoosh commit
-# per document); the catalog-level test above runs the full 4 x 250. Raise it to run both.
-ARCHIVE_EACH = int(os.environ.get("DOCARCHIVE_TEST_ARCHIVE_EACH", "50"))
 
-
-def test_concurrent_processes_issue_through_the_archive(postgres_url: str, tmp_path: Path) -> None:
-    root = tmp_path / "a"
-    Archive.open(root, catalog=postgres_url).close()
-    started = time.monotonic()
-    results = run_workers(
-        ARCHIVE_WORKER,
-        [str(root), postgres_url, "{go}", str(ARCHIVE_EACH), "{actor}", str(CIRCULAR)],
-        tmp_path / "go",
-        4,
-    )
-    print(f"\n4 processes x {ARCHIVE_EACH} Archive.issue: {time.monotonic() - started:.1f} s")
-    check_numbers(results, ARCHIVE_EACH)
-    total = 4 * ARCHIVE_EACH
-    with Archive.open(root) as archive:
-        assert isinstance(archive.catalog, PostgresCatalog)
-        found = archive.search("الأرشفة الإلكترونية", kind="circular", page_size=5)
-        assert found.total == total
-        assert [e.seq for e in archive.register("circular")] == list(range(1, total + 1))
-        report = archive.verify()
-        assert report.ok, report.problems[:5]
-        # two audit events per issue: the number reserved, then the record created
-        assert (report.records, report.events) == (total, 2 * total)
-
-
-def test_two_servers_share_one_catalog(postgres_url: str, tmp_path: Path, make_pdf: Any) -> None:
-    """Two archives on different folders (own index each) over one catalog and one storage."""
-    storage = (tmp_path / "shared-blobs").as_uri()
+@pytest.mark.parametrize("shared", ["bucket", "folder"])
+def test_two_servers_share_one_catalog(
+    postgres_url: str, tmp_path: Path, make_pdf: Any, shared: str, request: pytest.FixtureRequest
+) -> None:
+    """Two archives on different folders (own index each) over one catalog and one storage:
+    an S3 bucket (moto's server), or a shared folder."""
+    if shared == "bucket":
+        storage = new_bucket(request.getfixturevalue("s3_endpoint"))
+    else:
+        storage = (tmp_path / "shared-blobs").as_uri()
     data = json.loads(CIRCULAR.read_text("utf-8"))
     with (
         Archive.open(tmp_path / "server-1", catalog=postgres_url, storage=storage) as one,
         Archive.open(tmp_path / "server-2", catalog=postgres_url, storage=storage) as two,
     ):
+        backend = "S3Storage" if shared == "bucket" else "LocalStorage"
+        assert type(one.storage).__name__ == type(two.storage).__name__ == backend
         issued = one.issue("circular", data, actor="clerk-1")
         hits = two.search("الأرشفة", kind="circular").hits
         assert [h.record.id for h in hits] == [issued.id]

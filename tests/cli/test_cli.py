@@ -121,8 +121,12 @@ def test_user_is_recorded(root: Path, example_data: Path):
 
     with Archive.open(root) as archive:
         actors = [(e.action, e.actor) for e in archive.catalog.audit_events()]
-    assert actors == [("reserve", "clerk-7"), ("create", "clerk-7"),
-                      ("reserve", "director"), ("create", "director")]
+    assert actors == [
+        ("reserve", "clerk-7"),
+        ("create", "clerk-7"),
+        ("reserve", "director"),
+        ("create", "director"),
+    ]
 
 
 def test_verify_and_reindex_from_the_command_line(root: Path, example_data: Path):
@@ -188,18 +192,40 @@ def test_init_gives_its_user_the_highest_clearance(tmp_path: Path):
 def test_environment_cannot_raise_a_clearance(tmp_path: Path, example_data: Path):
     root = tmp_path / "a"
     cli("--user", "director", "init", str(root), check=True)
-    cli("issue", "circular", str(example_data / "circular.json"), "--classification", "secret",
-        root=root, user="director", check=True)
+    cli(
+        "issue",
+        "circular",
+        str(example_data / "circular.json"),
+        "--classification",
+        "secret",
+        root=root,
+        user="director",
+        check=True,
+    )
     import os
     import subprocess
     import sys
 
-    env = {**os.environ, "DOCARCHIVE_ROOT": str(root), "DOCARCHIVE_USER": "clerk",
-           "DOCARCHIVE_CLEARANCE": "top-secret"}
-    proc = subprocess.run([sys.executable, "-m", "docarchive", "search", "الأرشفة", "--json"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    env = {
+        **os.environ,
+        "DOCARCHIVE_ROOT": str(root),
+        "DOCARCHIVE_USER": "clerk",
+        "DOCARCHIVE_CLEARANCE": "top-secret",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "docarchive", "search", "الأرشفة", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     env["DOCARCHIVE_CLEARANCE"] = "public"
-    lowered = subprocess.run([sys.executable, "-m", "docarchive", "search", "الأرشفة", "--json"],
-                             capture_output=True, text=True, env=env, timeout=120)
+    lowered = subprocess.run(
+        [sys.executable, "-m", "docarchive", "search", "الأرشفة", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert lowered.returncode == 0 and '"total": 0' in lowered.stdout

@@ -18,6 +18,7 @@ from docarchive.templates import docx_text
 
 LEGAL = "الدائرة القانونية"
 FINANCE = "الدائرة المالية"
+CONTRACTS = "قسم العقود"
 
 
 @pytest.fixture
@@ -28,6 +29,7 @@ def root(tmp_path: Path) -> Path:
         fh.write(
             f'\n[followup]\nworking_days = false\n[followup.departments]\n"{LEGAL}" = '
             f'"confidential"\n"{FINANCE}" = "internal"\n'
+            f'"{CONTRACTS}" = {{ clearance = "internal", parent = "{LEGAL}" }}\n'
         )
     return path
 
@@ -165,3 +167,104 @@ def test_concurrent_answers_from_two_processes(root: Path, scan: str, example_da
     assert set(share["answers"]) == set(replies)
     assert share["answered_by"] in replies
     assert cli("verify", root=root, check=True).stdout.startswith("ok:")
+
+
+def test_show_prints_the_referral_chain_after_the_fields(
+    root: Path, scan: str, example_data: Path
+) -> None:
+    director, head = "مدير المكتب", "رئيس الدائرة القانونية"
+    legal, finance = as_json(
+        "refer",
+        scan,
+        "--to",
+        LEGAL,
+        "--to",
+        FINANCE,
+        "--instruction",
+        "للدراسة وإبداء الرأي",
+        "--priority",
+        "urgent",
+        "--user",
+        director,
+        root=root,
+    )
+    (contracts,) = as_json(
+        "refer",
+        legal["id"],
+        "--to",
+        CONTRACTS,
+        "--instruction",
+        "لإعداد مسودة الرد",
+        "--user",
+        head,
+        root=root,
+    )
+    reply = letter(root, example_data)
+    answered = as_json("answer", contracts["id"], "--with", reply, root=root)
+    closed = as_json("close", finance["id"], "--reason", "عولجت هاتفياً", root=root)
+
+    out = cli("show", scan, root=root, check=True).stdout
+    chain = [
+        f"referral: {LEGAL}  open  due {legal['due']}  urgent  ({legal['id']})",
+        f"  referred by {director} {legal['referred_at'][:16]}: للدراسة وإبداء الرأي",
+        f"  referral: {CONTRACTS}  answered  due {contracts['due']}  normal  ({contracts['id']})",
+        f"    referred by {head} {contracts['referred_at'][:16]}: لإعداد مسودة الرد",
+        f"    answered {answered['answered_at'][:16]} by {reply}",
+        f"referral: {FINANCE}  closed  due {finance['due']}  urgent  ({finance['id']})",
+        f"  referred by {director} {finance['referred_at'][:16]}: للدراسة وإبداء الرأي",
+        f"  closed {closed['closed_at'][:16]}: عولجت هاتفياً",
+    ]
+    lines = out.splitlines()
+    start = lines.index(chain[0])
+    assert lines[start : start + len(chain)] == chain
+    # after the record's fields and files, before the blank line and the record's text
+    assert lines[0] == f"id: {scan}" and lines[start - 1].startswith("file: ")
+    assert lines[start + len(chain)] == "" and "Monthly report" in "\n".join(lines[start:])
+    # followup --record prints the same chain with the same helper
+    assert cli("followup", "--record", scan, root=root, check=True).stdout.splitlines() == chain
+
+
+def test_show_json_adds_the_referrals_and_keeps_the_record_keys(root: Path, scan: str) -> None:
+    before = as_json("show", scan, root=root)
+    assert before["referrals"] == []
+    assert "referral:" not in cli("show", scan, root=root, check=True).stdout
+    (legal,) = as_json("refer", scan, "--to", LEGAL, "--instruction", "للمتابعة", root=root)
+    (contracts,) = as_json(
+        "refer", legal["id"], "--to", CONTRACTS, "--instruction", "للتنفيذ", root=root
+    )
+    shown = as_json("show", scan, root=root)
+    assert {k: v for k, v in shown.items() if k != "referrals"} == {
+        k: v for k, v in before.items() if k != "referrals"
+    }
+    assert [
+        (r["id"], r["department"], r["parent_id"], r["instruction"], r["status"], r["chain"])
+        for r in shown["referrals"]
+    ] == [
+        (legal["id"], LEGAL, None, "للمتابعة", "open", [legal["referred_by"], LEGAL]),
+        (
+            contracts["id"],
+            CONTRACTS,
+            legal["id"],
+            "للتنفيذ",
+            "open",
+            [legal["referred_by"], LEGAL, CONTRACTS],
+        ),
+    ]
+    assert shown["referrals"] == as_json("followup", "--record", scan, root=root)
+    for key in ("referred_by", "referred_at", "due", "answers", "closed_reason", "note_status"):
+        assert key in shown["referrals"][1]
+
+
+def test_show_keeps_a_record_above_clearance_and_its_referrals_hidden(
+    root: Path, example_data: Path
+) -> None:
+    good = example_data / "scans" / "monthly_report.pdf"
+    ingested = as_json("ingest", "scan", str(good), "--classification", "confidential", root=root)
+    secret = ingested["ingested"][0]["id"]
+    as_json("refer", secret, "--to", LEGAL, "--instruction", "سري للغاية", root=root)
+    assert [r["department"] for r in as_json("show", secret, root=root)["referrals"]] == [LEGAL]
+    for args in (("--clearance", "internal"), ("--user", "clerk")):
+        proc = cli("show", secret, *args, root=root)
+        assert proc.returncode == 1
+        assert "is classified above your clearance (internal)" in proc.stderr
+        assert proc.stdout == "" and "Traceback" not in proc.stderr

@@ -1,12 +1,8 @@
-"""A real S3 endpoint on 127.0.0.1 for the storage tests, and a proxy that can cut it.
+"""A bucket per test on the session's S3 server, and a proxy that can cut an endpoint.
 
-``s3_server`` starts moto's server (``moto[server]``) once per session, in a thread,
-on a free port; tests talk to it over HTTP with real boto3 clients — boto3 is never
-patched in-process. moto keeps its buckets per *process*, not per server, so every
-test works in a bucket (or prefix) of its own.
-
-boto3 and moto are imported inside the fixtures, so the other storage tests run
-without the ``s3`` extra.
+``s3_server`` (tests/conftest.py) is moto's server (``moto[server]``), started once per
+session in a thread on a free port; tests talk to it over HTTP with real boto3 clients —
+boto3 is never patched in-process.
 """
 
 from __future__ import annotations
@@ -14,68 +10,10 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
-
-
-@dataclass
-class S3Server:
-    """One running moto server and a boto3 client that talks to it directly."""
-
-    endpoint: str
-    client: Any
-    server: Any
-
-    def new_bucket(self, **create: Any) -> str:
-        name = f"t-{uuid.uuid4().hex[:20]}"
-        self.client.create_bucket(Bucket=name, **create)
-        return name
-
-
-def _start_moto() -> S3Server:
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    return S3Server(endpoint, boto3.client("s3", endpoint_url=endpoint), server)
-
-
-@pytest.fixture(scope="session")
-def s3_environment() -> Iterator[None]:
-    """Fake credentials for boto3's chain; nothing from the developer's own AWS set-up."""
-    pytest.importorskip("boto3")
-    pytest.importorskip("moto.server")
-    with pytest.MonkeyPatch.context() as mp:
-        import os
-
-        for name in list(os.environ):
-            if name.startswith(("DOCARCHIVE_S3_", "AWS_")):
-                mp.delenv(name)
-        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        mp.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
-        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        yield
-
-
-@pytest.fixture(scope="session")
-def s3_server(s3_environment: None) -> Iterator[S3Server]:
-    """moto's S3 server on 127.0.0.1, for the whole session."""
-    server = _start_moto()
-    try:
-        yield server
-    finally:
-        server.client.close()
-        server.server.stop()
+from services import S3Server, start_moto
 
 
 @pytest.fixture
@@ -181,7 +119,7 @@ class CuttableProxy:
 @pytest.fixture
 def cuttable_s3(s3_environment: None) -> Iterator[tuple[S3Server, CuttableProxy]]:
     """A moto server of its own behind a proxy the test can cut (moto's data survives)."""
-    server = _start_moto()
+    server = start_moto()
     host, port = server.server.get_host_and_port()
     proxy = CuttableProxy(host, port)
     try:

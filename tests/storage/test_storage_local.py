@@ -8,6 +8,7 @@ import os
 import re
 import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -116,12 +117,67 @@ class _FailingLargeStream(io.RawIOBase):
 
 
 def test_failed_large_put_leaves_nothing_behind(store: LocalStorage) -> None:
-    threads = threading.active_count()
     with pytest.raises(StorageError, match="cannot write blob: Input/output error"):
         store.put(io.BufferedReader(_FailingLargeStream()))
     assert list((store.path / "tmp").iterdir()) == []
     assert list(store.keys()) == []
-    assert threading.active_count() == threads  # the hashing thread was joined
+    # the hashing thread is not left with the failed blob's chunks: the next put is right
+    data = b"after the failure " * 100_000
+    assert store.put(data).sha256 == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("size", [64 * 1024, 9 * 1024 * 1024 + 5])
+def test_a_file_on_disk_is_stored_from_where_it_was_read(
+    store: LocalStorage, tmp_path: Path, size: int
+) -> None:
+    """Files on disk are copied in the kernel (sendfile) and hashed from the copy: the key
+    is that of the bytes after the stream's position, and the stream is left at its end."""
+    source = tmp_path / "scan.pdf"
+    data = (hashlib.sha512(b"scan").digest() * (size // 64 + 40))[: size + 1000]
+    source.write_bytes(data)
+    with source.open("rb") as fh:
+        assert fh.read(1000) == data[:1000]  # the buffered reader has read further ahead
+        info = store.put(fh)
+        assert fh.read() == b""
+    assert (info.sha256, info.size) == (hashlib.sha256(data[1000:]).hexdigest(), size)
+    assert blob_path(store, info.sha256).read_bytes() == data[1000:]
+
+
+def test_large_puts_from_several_threads_hash_each_blob_apart(store: LocalStorage) -> None:
+    blobs = [hashlib.sha512(bytes([i])).digest() * (40_000 + 7_919 * i) for i in range(8)]
+    keys: dict[int, str] = {}
+
+    def put(i: int) -> None:
+        keys[i] = store.put(io.BufferedReader(io.BytesIO(blobs[i]), buffer_size=100_000)).sha256
+
+    threads = [threading.Thread(target=put, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert keys == {i: hashlib.sha256(blob).hexdigest() for i, blob in enumerate(blobs)}
+
+
+def test_large_put_in_a_forked_child(store: LocalStorage) -> None:
+    """A child forked after a large put has no hashing thread; it starts its own."""
+    store.put(b"x" * 200_000)  # the parent's hashing thread is running
+    data = b"from the child " * 20_000
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only when the put is right
+        code = 1
+        try:
+            code = 0 if store.put(data).sha256 == hashlib.sha256(data).hexdigest() else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 60
+    while (status := os.waitpid(pid, os.WNOHANG))[0] == 0:
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the child's put never finished (no hashing thread after fork)")
+        time.sleep(0.01)
+    assert os.waitstatus_to_exitcode(status[1]) == 0
+    assert store.exists(hashlib.sha256(data).hexdigest())
 
 
 @pytest.mark.parametrize(
