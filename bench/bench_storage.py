@@ -40,7 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-SIZES = [("1 KB", 1000, 500), ("1 MB", 1000**2, 60), ("50 MB", 50 * 1000**2, 3)]
+SIZES = [("1 KB", 1000, 1000), ("1 MB", 1000**2, 150), ("50 MB", 50 * 1000**2, 4)]
 SIZES_MB = [(label, size * count / 1e6) for label, size, count in SIZES]
 TARGET = 0.8
 

@@ -118,6 +118,7 @@ from botocore.exceptions import (
 
 from ..errors import ConfigurationError, StorageError
 from .base import CHUNK, BlobInfo, BlobStorage, check_key
+from .hashcopy import bytes_left_on_disk, write_hashed
 
 __all__ = ["OPTIONS", "S3Options", "S3Storage"]
 
@@ -549,28 +550,45 @@ class S3Storage(BlobStorage):
     # -- writing ---------------------------------------------------------------------------
 
     def _put_stream(self, stream: BinaryIO) -> BlobInfo:
+        # The key is the hash, known only once every byte was read: the bytes are spooled
+        # first (in memory up to a few MiB, else to an unnamed temporary file), then sent.
         options = self.options
         memory = min(SPOOL_IN_MEMORY, max(options.multipart_threshold, 1))
-        with tempfile.SpooledTemporaryFile(max_size=memory, prefix="docarchive-s3-") as spool:
+        left = bytes_left_on_disk(stream)
+        if left is not None and left > memory:
+            # a large file on disk: copied in the kernel, hashed from the copy alongside
+            with tempfile.TemporaryFile(prefix="docarchive-s3-") as spool:
+                try:
+                    sha, size = write_hashed(stream, spool.fileno(), sync=False)
+                except OSError as exc:
+                    raise StorageError(
+                        f"cannot read the data to store: {exc.strerror or exc}", url=self.url
+                    ) from exc
+                spool.seek(0)
+                return self._send(spool, sha, size)
+        with tempfile.SpooledTemporaryFile(max_size=memory, prefix="docarchive-s3-") as spooled:
             digest = hashlib.sha256()
             size = 0
             try:
                 while chunk := stream.read(CHUNK):
                     digest.update(chunk)
-                    spool.write(chunk)
+                    spooled.write(chunk)
                     size += len(chunk)
-                spool.seek(0)
+                spooled.seek(0)
             except OSError as exc:
                 raise StorageError(
                     f"cannot read the data to store: {exc.strerror or exc}", url=self.url
                 ) from exc
-            sha = digest.hexdigest()
-            key = self.object_key(sha)
-            with self._errors("storing a blob", sha):
-                if size > options.multipart_threshold:
-                    created = self._put_multipart(spool, key, size)
-                else:
-                    created = self._put_single(spool, key, size, digest.digest())
+            return self._send(spooled, digest.hexdigest(), size)
+
+    def _send(self, spool: IO[bytes], sha: str, size: int) -> BlobInfo:
+        """Upload the spooled bytes under their key; never over an existing object."""
+        key = self.object_key(sha)
+        with self._errors("storing a blob", sha):
+            if size > self.options.multipart_threshold:
+                created = self._put_multipart(spool, key, size)
+            else:
+                created = self._put_single(spool, key, size, bytes.fromhex(sha))
         return BlobInfo(sha, size, created)
 
     def _write_args(self) -> dict[str, Any]:

@@ -193,6 +193,32 @@ def test_twenty_megabyte_upload_in_parts(s3_server: Any, s3_bucket: str) -> None
     assert again.created is False
 
 
+@pytest.mark.parametrize(
+    ("size", "threshold"), [(9 * MiB, "16MiB"), (9 * MiB, "1MiB")], ids=["single", "multipart"]
+)
+def test_a_large_file_on_disk_is_spooled_in_the_kernel(
+    s3_server: Any, s3_bucket: str, tmp_path: Path, size: int, threshold: str
+) -> None:
+    """A file on disk above the in-memory spool is copied with sendfile and hashed from the
+    copy: the key and the object are those of the bytes after the stream's position."""
+    store = S3Storage(
+        s3_bucket, "disk", endpoint_url=s3_server.endpoint, multipart_threshold=threshold
+    )
+    data = pattern(size + 500, b"disk")
+    source = tmp_path / "scan.tiff"
+    source.write_bytes(data)
+    with source.open("rb") as fh:
+        fh.read(500)
+        info = store.put(fh)
+        assert fh.read() == b""
+    assert (info.sha256, info.size) == (hashlib.sha256(data[500:]).hexdigest(), size)
+    assert store.get(info.sha256) == data[500:]
+    head = s3_server.client.head_object(
+        Bucket=s3_bucket, Key=store.object_key(info.sha256), ChecksumMode="ENABLED"
+    )
+    assert ("-" in head["ETag"]) == (threshold == "1MiB")
+
+
 # -- never overwritten -------------------------------------------------------------------
 
 
