@@ -107,7 +107,8 @@ def run_workers(
             while not all(Path(f"{go}.worker-{i}.ready").exists() for i in range(processes)):
                 for proc in procs:
                     if proc.poll() is not None:
-                        raise AssertionError(f"a worker died before starting: {proc.stderr}")
+                        _, err = proc.communicate()
+                        raise AssertionError(f"a worker died before starting: {err}")
                 assert time.monotonic() < deadline, "workers did not start"
                 time.sleep(0.01)
             go.touch()

@@ -557,15 +557,15 @@ class S3Storage(BlobStorage):
         left = bytes_left_on_disk(stream)
         if left is not None and left > memory:
             # a large file on disk: copied in the kernel, hashed from the copy alongside
-            with tempfile.TemporaryFile(prefix="docarchive-s3-") as spool:
-                try:
+            try:
+                with tempfile.TemporaryFile(prefix="docarchive-s3-") as spool:
                     sha, size = write_hashed(stream, spool.fileno(), sync=False)
-                except OSError as exc:
-                    raise StorageError(
-                        f"cannot read the data to store: {exc.strerror or exc}", url=self.url
-                    ) from exc
-                spool.seek(0)
-                return self._send(spool, sha, size)
+                    spool.seek(0)
+                    return self._send(spool, sha, size)
+            except OSError as exc:  # the temporary file, or reading the stream
+                raise StorageError(
+                    f"cannot copy the data to upload: {exc.strerror or exc}", url=self.url
+                ) from exc
         with tempfile.SpooledTemporaryFile(max_size=memory, prefix="docarchive-s3-") as spooled:
             digest = hashlib.sha256()
             size = 0

@@ -18,14 +18,34 @@ misused hyperlink       an external hyperlink relationship used by anything but 
                         hyperlink: ``<a:blip r:link="rIdOfAHyperlink">`` is fetched as
                         a picture
 field                   INCLUDEPICTURE, INCLUDETEXT, INCLUDE, IMPORT, LINK, DDE,
-                        DDEAUTO, DATABASE, RD, simple (``w:fldSimple``) or complex
-                        (instructions split over runs are joined), and a field whose
-                        name comes from a nested field
+                        DDEAUTO, DATABASE, RD as *any* token (whitespace, quote or
+                        backslash separated, any case) of one ``w:instrText`` or
+                        ``w:delInstrText``, of a ``w:fldSimple/@w:instr``, or of a
+                        field's joined instruction; a field whose name (first token)
+                        is still being written when a nested field begins, or when a
+                        tracked change or an ``mc:AlternateContent`` branch adds to it;
+                        more than 100,000 fields in a part, or nesting deeper than 32
+altChunk                ``w:altChunk``: a whole file (HTML, RTF, DOCX) imported with
+                        its own references
+SVG image               ``href``/``xlink:href`` other than ``#…`` or ``data:``, CSS
+                        ``url()`` or ``@import`` reaching outside the image
 altChunk                ``w:altChunk``: a whole file (HTML, RTF, DOCX) imported with
                         its own references
 DOCTYPE                 an XML part with a document type declaration (entities);
-                        Office documents have none
+                        Office documents have none (an SVG image with one is refused
+                        too, with the advice to remove it from the image)
 ======================  =============================================================
+
+The parts searched are chosen by content, not by name: every member that is ``.xml``
+or ``.rels``, of an XML content type, whose first bytes look like XML (after a byte
+order mark, in UTF-8, UTF-16 or UTF-32), and every part a relationship names unless
+it is of a binary kind (pictures, OLE objects …). A part is skipped unparsed only
+when it is plainly UTF-8 and has none of the marker strings. Refusing every token
+that is a dangerous field name has false positives (``QUOTE "a link"`` is refused);
+odd templates pay for that, not ordinary ones.
+
+LibreOffice 7.4 does not follow INCLUDETEXT (it shows the field's cached result): the
+refusal of that field protects readers who open the document in Word.
 
 Plain hyperlinks (``w:hyperlink``, ``a:hlinkClick``, the HYPERLINK field) stay:
 nothing follows them until a reader clicks.
@@ -55,10 +75,12 @@ from __future__ import annotations
 
 import io
 import logging
+import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from lxml import etree  # type: ignore[import-untyped]
 
@@ -121,10 +143,56 @@ _FIELD_TAGS = (
     "{*}t",
     "{*}delText",
 )
-_MARKERS = (b"fldChar", b"fldSimple", b"nstrText", b"altChunk", b"<!DOCTYPE")
+_MARKERS = (
+    b"fldChar",
+    b"fldSimple",
+    b"nstrText",
+    b"altChunk",
+    b"<!DOCTYPE",
+    b"svg",
+    b"href",
+    b"url(",
+    b"@import",
+)
+_SVG_ROOTS = frozenset({"{http://www.w3.org/2000/svg}svg", "svg"})
+#: An SVG reference that stays inside the image: a fragment or a data: URL.
+_LOCAL_HREF = re.compile(r"^\s*(?:#|data:)", re.IGNORECASE)
+_CSS_URL = re.compile(r"url\(\s*[\"']?([^\"')]*)", re.IGNORECASE)
+_HEAD = 1024
+#: Relationship types whose targets are binary (read as XML only when they look like it).
+_BINARY_TARGETS = frozenset(
+    {
+        "aFChunk",
+        "activeXControlBinary",
+        "attachedToolbars",
+        "audio",
+        "font",
+        "hdphoto",
+        "image",
+        "keyMapCustomizations",
+        "media",
+        "oleObject",
+        "package",
+        "printerSettings",
+        "thumbnail",
+        "vbaProject",
+        "vbaProjectSignature",
+        "video",
+    }
+)
 _ENCODING = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
 _URL = re.compile(r"^\s*(?:[A-Za-z][A-Za-z0-9+.\-]*:|[\\/]{2})")
-_FIELD_NAME = re.compile(r"^\s*([A-Za-z]+)")
+#: A token of a field instruction: whitespace, quotes and backslashes separate them.
+_TOKEN = re.compile(r"[^\s\"'\u2018\u2019\u201c\u201d\\]+")
+#: An instruction whose first token (the field name) is complete: followed by whitespace.
+_FIRST_TOKEN = re.compile(r'\s*(?:"[^"]*"|[^\s"]+)\s')
+#: Containers whose content only some consumers read.
+_CONDITIONAL = frozenset(
+    {"AlternateContent", "Choice", "Fallback", "ins", "del", "moveFrom", "moveTo"}
+)
+#: At most this many fields in one part, nested at most this deep; beyond, it is refused.
+MAX_FIELDS = 100_000
+MAX_FIELD_DEPTH = 32
 _HINTS = {
     "relationship": (
         "a template may not link to anything outside it: "
@@ -133,6 +201,12 @@ _HINTS = {
     "field": "a template may not include files or links: remove the field",
     "altchunk": "a template may not import other files: paste their content instead",
     "doctype": "Office documents have no DOCTYPE",
+    "svg-doctype": "remove the DOCTYPE from that SVG image (or insert the picture as PNG)",
+    "svg-link": (
+        "a template may not link to anything outside it: embed what the SVG image "
+        "shows (data: URLs) or insert the picture as PNG"
+    ),
+    "limit": "simplify the fields (or save the text without them)",
     "broken": "save the file again with Word or LibreOffice",
 }
 
@@ -162,7 +236,9 @@ class ExternalReference:
 
 #: The kinds a template may carry: stripped at load time rather than refused.
 _STRIPPED_IN_TEMPLATES = frozenset({"attached-template"})
-_STRIPPABLE = frozenset({"relationship", "attached-template", "hyperlink", "field", "altchunk"})
+_STRIPPABLE = frozenset(
+    {"relationship", "attached-template", "hyperlink", "field", "altchunk", "svg-link"}
+)
 
 
 def find_external(data: bytes) -> list[ExternalReference]:
@@ -244,13 +320,11 @@ def _drop(element: Any) -> None:
 
 
 def _unwrap(element: Any) -> None:
-    """Replace ``element`` by its children (a simple field by its result)."""
-    parent = element.getparent()
-    if parent is None:
+    """Replace ``element`` by its children (a simple field by its result), in O(children)."""
+    if element.getparent() is None:
         return
-    at = parent.index(element)
-    for offset, child in enumerate(list(element)):
-        parent.insert(at + offset, child)
+    for child in list(element):
+        element.addprevious(child)
     _drop(element)
 
 
@@ -268,10 +342,25 @@ def _parser() -> Any:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
-def _xml_members(zf: zipfile.ZipFile) -> set[str]:
-    """The members that are XML: ``.xml``, ``.rels``, and any part of an XML content type."""
-    names = {info.filename for info in zf.infolist() if not info.is_dir()}
+def _looks_like_xml(head: bytes) -> bool:
+    """True when ``head`` (a member's first bytes) may be XML, in any encoding a reader takes:
+    ``<`` after an optional byte order mark and whitespace, NUL bytes (UTF-16, UTF-32) ignored."""
+    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
+        head = head.removeprefix(bom)
+    return head.lstrip(b" \t\r\n\x00").startswith(b"<")
+
+
+def _xml_members(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> set[str]:
+    """The members to read as XML, whatever their names: ``.xml``, ``.rels``, any part of an
+    XML content type, and any member whose first bytes look like XML (a header stored as
+    ``word/footer1.bin`` is read by Word all the same). Binary members stay unread."""
+    names = {info.filename for info in infos}
     found = {n for n in names if n.lower().endswith((".xml", ".rels"))}
+    for info in infos:
+        if info.filename not in found:
+            with zf.open(info) as member:
+                if _looks_like_xml(member.read(_HEAD)):
+                    found.add(info.filename)
     types = next((n for n in names if n.lower() == "[content_types].xml"), None)
     if types is None:
         return found
@@ -296,6 +385,21 @@ def _xml_members(zf: zipfile.ZipFile) -> set[str]:
     return found
 
 
+def _targets(source: str, root: Any) -> dict[str, str]:
+    """The internal targets of one ``.rels`` as lower-case member names → relationship type."""
+    folder = source.rpartition("/")[0]
+    found: dict[str, str] = {}
+    for element in root.iter("{*}Relationship"):
+        target = _attr(element, "Target")
+        if _attr(element, "TargetMode").strip().lower() == "external" or _URL.match(target):
+            continue
+        target = unquote(target.split("#", 1)[0])
+        path = target.lstrip("/") if target.startswith("/") else f"{folder}/{target}"
+        name = posixpath.normpath(path).lstrip("/").lower()
+        found[name] = _attr(element, "Type").rstrip("/").rpartition("/")[2]
+    return found
+
+
 @dataclass
 class _Relationships:
     """What the ``.rels`` of one part say: targets by id, and what was found in them."""
@@ -307,63 +411,113 @@ class _Relationships:
 
 @dataclass
 class _Field:
-    start: Any
+    """One field: indices into the element list (``begin``…``separate``, ``end``)."""
+
+    begin: int
     simple: bool
     own: list[str] = field(default_factory=list)
-    computed: bool = False
-    in_instruction: bool = True
-    region: list[Any] = field(default_factory=list)
+    problem: str | None = None  # the name is computed or depends on alternatives
+    separate: int | None = None
+    end: int | None = None
 
     @property
     def instruction(self) -> str:
         return "".join(self.own)
 
 
+class _TooManyFields(Exception):
+    """A part with more fields, or fields nested deeper, than :data:`MAX_FIELDS` allow."""
+
+
+def _within_first_token(instruction: str) -> bool:
+    """True while the field name, the first token of ``instruction``, may still grow."""
+    return _FIRST_TOKEN.match(instruction) is None
+
+
+def _conditional(element: Any, cache: dict[Any, bool]) -> bool:
+    """True when ``element`` is read by some consumers only: a tracked change or one
+    branch of ``mc:AlternateContent`` (memoised per ancestor, so linear overall)."""
+    path = []
+    node = element
+    answer = False
+    while node is not None:
+        if node in cache:
+            answer = cache[node]
+            break
+        path.append(node)
+        if _local(node.tag)[1] in _CONDITIONAL:
+            answer = True
+            break
+        node = node.getparent()
+    for visited in path:
+        cache[visited] = answer
+    return answer
+
+
 def _fields(elements: list[Any]) -> list[_Field]:
-    """The fields among ``elements`` (document order): simple ones and begin…end ones."""
+    """The fields among ``elements`` (document order): simple ones and begin…end ones.
+
+    Raises :class:`_TooManyFields` beyond :data:`MAX_FIELDS` fields or
+    :data:`MAX_FIELD_DEPTH` nested ones: the work is linear in ``elements``.
+    """
     stack: list[_Field] = []
     done: list[_Field] = []
+    cache: dict[Any, bool] = {}
+    count = 0
 
-    def in_instructions(element: Any) -> None:
-        for f in stack:
-            if f.in_instruction:
-                f.region.append(element)
+    def add() -> None:
+        nonlocal count
+        count += 1
+        if count > MAX_FIELDS:
+            raise _TooManyFields(f"more than {MAX_FIELDS} fields")
 
-    for element in elements:
+    for index, element in enumerate(elements):
         local = _local(element.tag)[1]
+        top = stack[-1] if stack and stack[-1].separate is None else None
         if local == "fldSimple":
-            done.append(_Field(element, simple=True, own=[_attr(element, "instr")]))
+            add()
+            done.append(_Field(index, simple=True, own=[_attr(element, "instr")]))
         elif local == "fldChar":
             kind = _attr(element, "fldCharType")
             if kind == "begin":
-                if stack and stack[-1].in_instruction and not stack[-1].instruction.strip():
-                    stack[-1].computed = True
-                in_instructions(element)
-                stack.append(_Field(element, simple=False, region=[element]))
+                add()
+                if len(stack) >= MAX_FIELD_DEPTH:
+                    raise _TooManyFields(f"fields nested more than {MAX_FIELD_DEPTH} deep")
+                if top is not None and _within_first_token(top.instruction):
+                    top.problem = "a field whose name comes from a nested field"
+                stack.append(_Field(index, simple=False))
             elif kind == "separate" and stack:
-                top = stack[-1]
-                in_instructions(element)
-                top.in_instruction = False
+                if stack[-1].separate is None:
+                    stack[-1].separate = index
             elif kind == "end" and stack:
-                top = stack.pop()
-                top.region.append(element)
-                in_instructions(element)
-                done.append(top)
-        elif local in ("instrText", "delInstrText"):
-            if stack and stack[-1].in_instruction:
-                stack[-1].own.append(element.text or "")
-            in_instructions(element)
-        elif local in ("t", "delText"):
-            in_instructions(element)
+                done_field = stack.pop()
+                done_field.end = index
+                done.append(done_field)
+        elif local in ("instrText", "delInstrText") and top is not None:
+            if (
+                top.problem is None
+                and _within_first_token(top.instruction)
+                and (local == "delInstrText" or _conditional(element, cache))
+            ):
+                top.problem = "a field whose name depends on tracked changes or alternative content"
+            top.own.append(element.text or "")
     return done + stack  # a field never ended counts too
+
+
+def _dangerous_name(text: str) -> str | None:
+    """The first dangerous field name among the tokens of ``text``, or None."""
+    for token in _TOKEN.findall(text):
+        name = str(token).upper()
+        if name in DANGEROUS_FIELDS:
+            return name
+    return None
 
 
 def _dangerous(f: _Field) -> str | None:
     """What is wrong with field ``f``, or None."""
-    if f.computed:
-        return f"a field whose name comes from a nested field: {_short(f.instruction)}"
-    found = _FIELD_NAME.match(f.instruction)
-    if found and found.group(1).upper() in DANGEROUS_FIELDS:
+    if f.problem is not None:
+        return f"{f.problem}: {_short(f.instruction)}"
+    if any(_dangerous_name(piece) for piece in f.own) or _dangerous_name(f.instruction):
         return f"field {_short(f.instruction.strip())}"
     return None
 
@@ -393,7 +547,7 @@ def _search(
         seen.add(info.filename)
     if found:
         return data, found  # which one would a reader take?
-    xml = _xml_members(zf)
+    xml = _xml_members(zf, infos)
     raw = {info.filename: zf.read(info) for info in infos if info.filename in xml}
     trees: dict[str, Any] = {}
 
@@ -406,19 +560,33 @@ def _search(
                 found.append(ExternalReference(member, "broken", f"XML that does not parse: {exc}"))
             else:
                 if trees[member].getroottree().docinfo.doctype:
-                    found.append(ExternalReference(member, "doctype", "an XML DOCTYPE"))
+                    if trees[member].tag in _SVG_ROOTS:
+                        what = "an SVG image with an XML DOCTYPE"
+                        found.append(ExternalReference(member, "svg-doctype", what))
+                    else:
+                        found.append(ExternalReference(member, "doctype", "an XML DOCTYPE"))
         return trees[member]
 
     changed: dict[str, bytes] = {}
     # relationships first: the parts' references are checked against them
     relationships: dict[str, _Relationships] = {}
-    for member in raw:
+    targets: dict[str, str] = {}
+    for member in list(raw):
         if not member.lower().endswith(".rels") or (root := tree(member)) is None:
             continue
         source = _source_of(member)
+        targets.update(_targets(source or "", root))
         rels = relationships.setdefault((source or member).lower(), _Relationships())
         if _search_relationships(source or member, root, rels, strip, found):
             changed[member] = _serialise(root)
+    # every part a relationship names is read as XML, unless it is of a binary kind
+    for info in infos:
+        kind = targets.get(info.filename.lower())
+        if kind is not None and kind not in _BINARY_TARGETS and info.filename not in raw:
+            raw[info.filename] = zf.read(info)
+    for member in list(raw):
+        if targets.get(member.lower()) == "aFChunk" and not member.lower().endswith(".xml"):
+            del raw[member]  # HTML, RTF, text: the altChunk itself is refused or stripped
     for member, content in raw.items():
         if member.lower().endswith(".rels"):
             continue
@@ -442,12 +610,19 @@ def _plain(content: bytes) -> bool:
     Element names cannot be written with character references, so in UTF-8 their
     bytes are there to find; any other encoding is parsed.
     """
-    head = content[:256].removeprefix(b"\xef\xbb\xbf").lstrip()
+    head = content[:_HEAD]
+    if b"\x00" in head:
+        return False  # UTF-16 or UTF-32, with or without a byte order mark
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if not head.startswith(b"<"):
         return False
-    declared = _ENCODING.match(head)
-    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
-        return False
+    if head.startswith(b"<?xml"):
+        declaration = head.partition(b"?>")
+        if not declaration[1]:
+            return False  # not complete within the head: parse
+        declared = _ENCODING.match(declaration[0] + b"?>")
+        if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
+            return False
     return not any(marker in content for marker in _MARKERS)
 
 
@@ -511,20 +686,78 @@ def _search_part(
         if "altchunk" in strip:
             drop.append(element)
     if next(root.iter("{*}fldChar", "{*}fldSimple"), None) is not None:
-        for f in _fields(list(root.iter(*_FIELD_TAGS))):
+        elements = list(root.iter(*_FIELD_TAGS))
+        try:
+            fields = _fields(elements)
+        except _TooManyFields as exc:
+            found.append(ExternalReference(member, "limit", str(exc)))
+            fields = []
+        # a complex field loses begin…separate (its instruction) and end; its result stays
+        marks = [0] * (len(elements) + 1)  # +1 where a dropped range starts, -1 past its end
+        unwrap: list[Any] = []
+        for f in fields:
             problem = _dangerous(f)
             if problem is None:
                 continue
             found.append(ExternalReference(member, "field", problem))
-            if "field" in strip:
-                dirty = True
-                if f.simple:
-                    _unwrap(f.start)
-                else:
-                    drop.extend(f.region)
+            if "field" not in strip:
+                continue
+            dirty = True
+            if f.simple:
+                unwrap.append(elements[f.begin])
+                continue
+            last = f.separate if f.separate is not None else f.end
+            last = len(elements) - 1 if last is None else last
+            marks[f.begin] += 1
+            marks[last + 1] -= 1
+            if f.end is not None and f.end > last:
+                marks[f.end] += 1
+                marks[f.end + 1] -= 1
+        depth = 0
+        for index, element in enumerate(elements):
+            depth += marks[index]
+            if depth > 0:
+                drop.append(element)
+        for element in unwrap:
+            _unwrap(element)
+    if root.tag in _SVG_ROOTS:
+        dirty = _search_svg(member, root, strip, found) or dirty
     for element in drop:
         _drop(element)
     return found, dirty or bool(drop)
+
+
+def _search_svg(
+    member: str, root: Any, strip: frozenset[str], found: list[ExternalReference]
+) -> bool:
+    """SVG images: ``href``/``xlink:href`` and CSS ``url()``/``@import`` reaching outside."""
+    dirty = False
+    for element in list(root.iter(etree.Element)):
+        for key, value in list(element.attrib.items()):
+            attr = _local(key)[1]
+            if attr == "href" and not _LOCAL_HREF.match(value):
+                what = f"an SVG image linking to {_short(value)} (<{_qname(element, key)}>)"
+            elif attr == "style" and _css_external(value):
+                what = f"an SVG image with a style reaching outside: {_short(value)}"
+            else:
+                continue
+            found.append(ExternalReference(member, "svg-link", what))
+            if "svg-link" in strip:
+                del element.attrib[key]
+                dirty = True
+        if _local(element.tag)[1] == "style" and _css_external(element.text or ""):
+            what = f"an SVG image with a style sheet reaching outside: {_short(element.text)}"
+            found.append(ExternalReference(member, "svg-link", what))
+            if "svg-link" in strip:
+                element.text = ""
+                dirty = True
+    return dirty
+
+
+def _css_external(css: str) -> bool:
+    if "@import" in css.lower():
+        return True
+    return any(not _LOCAL_HREF.match(url) for url in _CSS_URL.findall(css))
 
 
 def _serialise(root: Any) -> bytes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import gzip
 import hashlib
 import io
 import os
@@ -10,6 +12,7 @@ import stat
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,7 +119,9 @@ class _FailingLargeStream(io.RawIOBase):
         return n
 
 
-def test_failed_large_put_leaves_nothing_behind(store: LocalStorage) -> None:
+@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named-temp"])
+def test_failed_large_put_leaves_nothing_behind(store: LocalStorage, unnamed: bool) -> None:
+    store._unnamed = store._unnamed and unnamed
     with pytest.raises(StorageError, match="cannot write blob: Input/output error"):
         store.put(io.BufferedReader(_FailingLargeStream()))
     assert list((store.path / "tmp").iterdir()) == []
@@ -126,19 +131,124 @@ def test_failed_large_put_leaves_nothing_behind(store: LocalStorage) -> None:
     assert store.put(data).sha256 == hashlib.sha256(data).hexdigest()
 
 
+class _Trickle(io.RawIOBase):
+    """A raw stream (a socket, a pipe) that returns fewer bytes than asked for."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self.data, self.step, self.pos = data, step, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        n = min(len(buffer), self.step, len(self.data) - self.pos)
+        buffer[:n] = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return n
+
+
+class _OnlyRead:
+    """Duck-typed: nothing but ``read``."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._data.read(size)
+
+
+def test_short_reads_store_every_byte(store: LocalStorage) -> None:
+    data = hashlib.sha512(b"trickle").digest() * 3125  # 200,000 bytes
+    info = store.put(_Trickle(data, 1000))  # type: ignore[arg-type]
+    assert (info.sha256, info.size) == (hashlib.sha256(data).hexdigest(), len(data))
+
+
+def test_a_stream_with_only_read(store: LocalStorage) -> None:
+    data = b"read me " * 30_000
+    info = store.put(_OnlyRead(data))  # type: ignore[arg-type]
+    assert info.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_gzip_stream_stores_what_it_reads_not_the_file_beneath(
+    store: LocalStorage, tmp_path: Path
+) -> None:
+    data = os.urandom(100_000) * 3
+    packed = tmp_path / "mail.mbox.gz"
+    with gzip.open(packed, "wb") as out:
+        out.write(data)
+    with gzip.open(packed, "rb") as fh:
+        info = store.put(fh)  # type: ignore[arg-type]
+    assert (info.sha256, info.size) == (hashlib.sha256(data).hexdigest(), len(data))
+
+
+def test_a_file_is_copied_through_memory_when_sendfile_fails(
+    store: LocalStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_sendfile(*args: object) -> int:
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(os, "sendfile", no_sendfile)
+    source = tmp_path / "big.bin"
+    data = os.urandom(300_000)
+    source.write_bytes(data)
+    with source.open("rb") as fh:
+        info = store.put(fh)
+    assert (info.sha256, info.size) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert blob_path(store, info.sha256).read_bytes() == data
+
+
+def test_no_hashing_thread_is_a_storage_error_not_a_hang(
+    store: LocalStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outcome: list[BaseException | str] = []
+    go = threading.Event()
+
+    def put_in_a_new_thread() -> None:  # a new thread has no hashing thread yet
+        go.wait(30)
+        try:
+            store.put(b"y" * 300_000)
+            outcome.append("stored")
+        except BaseException as exc:
+            outcome.append(exc)
+
+    def cannot_start(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    worker = threading.Thread(target=put_in_a_new_thread)
+    worker.start()
+    with monkeypatch.context() as patch:
+        patch.setattr(threading.Thread, "start", cannot_start)
+        go.set()
+        worker.join(30)
+    assert not worker.is_alive(), "the put hung"
+    assert isinstance(outcome[0], StorageError), outcome
+    assert "cannot start a hashing thread" in str(outcome[0])
+    data = b"z" * 300_000
+    assert store.put(data).sha256 == hashlib.sha256(data).hexdigest()
+
+
 @pytest.mark.parametrize("size", [64 * 1024, 9 * 1024 * 1024 + 5])
 def test_a_file_on_disk_is_stored_from_where_it_was_read(
-    store: LocalStorage, tmp_path: Path, size: int
+    store: LocalStorage, tmp_path: Path, size: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Files on disk are copied in the kernel (sendfile) and hashed from the copy: the key
     is that of the bytes after the stream's position, and the stream is left at its end."""
     source = tmp_path / "scan.pdf"
     data = (hashlib.sha512(b"scan").digest() * (size // 64 + 40))[: size + 1000]
     source.write_bytes(data)
+    calls = []
+    real_sendfile = os.sendfile
+
+    def counted(*args: Any) -> int:
+        calls.append(args[3])
+        return real_sendfile(*args)
+
+    monkeypatch.setattr(os, "sendfile", counted)
     with source.open("rb") as fh:
         assert fh.read(1000) == data[:1000]  # the buffered reader has read further ahead
         info = store.put(fh)
         assert fh.read() == b""
+    assert calls, "the file was not copied in the kernel"
     assert (info.sha256, info.size) == (hashlib.sha256(data[1000:]).hexdigest(), size)
     assert blob_path(store, info.sha256).read_bytes() == data[1000:]
 
@@ -158,6 +268,7 @@ def test_large_puts_from_several_threads_hash_each_blob_apart(store: LocalStorag
     assert keys == {i: hashlib.sha256(blob).hexdigest() for i, blob in enumerate(blobs)}
 
 
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_large_put_in_a_forked_child(store: LocalStorage) -> None:
     """A child forked after a large put has no hashing thread; it starts its own."""
     store.put(b"x" * 200_000)  # the parent's hashing thread is running
