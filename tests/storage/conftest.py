@@ -8,12 +8,28 @@ boto3 is never patched in-process.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 from collections.abc import Iterator
 
 import pytest
 from services import S3Server, start_moto
+
+
+@pytest.fixture
+def sendfile_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The byte counts of every ``os.sendfile`` call made during the test (which still
+    copies): proof that a file went through the kernel copy, not through memory."""
+    calls: list[int] = []
+    real_sendfile = os.sendfile
+
+    def counted(out_fd: int, in_fd: int, offset: int | None, count: int) -> int:
+        calls.append(count)
+        return real_sendfile(out_fd, in_fd, offset, count)
+
+    monkeypatch.setattr(os, "sendfile", counted)
+    return calls
 
 
 @pytest.fixture
