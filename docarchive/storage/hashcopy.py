@@ -5,8 +5,8 @@ A blob's key is the SHA-256 of its bytes, so every put hashes what it copies. Fr
 fsyncs): ``hashlib`` and the system calls release the GIL, so a large put costs about
 what the copy costs rather than the copy plus the hash. Each calling thread has its own
 helper, started on its first large put and stopped when the calling thread ends (a
-forked child starts its own); at most a few chunks wait for it, so memory stays bounded
-however fast the copy runs.
+forked child starts its own); at most 16 chunks read into memory wait for it, so
+memory stays bounded however fast the copy runs.
 
 A plain file on disk (an ``open(path, "rb")`` object, or its raw ``FileIO``) is copied
 in the kernel (``sendfile``, as ``shutil.copyfile`` does) and hashed by reading back the
@@ -37,8 +37,8 @@ _HASH_ALONGSIDE = 64 * 1024
 _KERNEL_CHUNK = 4 * 1024 * 1024
 """Bytes of a file on disk copied by one ``sendfile`` call, then hashed from the copy."""
 
-_IN_FLIGHT = 4
-"""Chunks of one blob that may wait for the hashing thread."""
+_IN_FLIGHT = 16
+"""Chunks read into memory (1 MiB each) of one blob that may wait for the hashing thread."""
 
 
 def write_hashed(stream: BinaryIO, fd: int, *, sync: bool) -> tuple[str, int]:
@@ -169,7 +169,8 @@ class _Job:
         self._hasher.submit(self, chunk)
 
     def add_range(self, offset: int, length: int) -> None:
-        self._room.acquire()
+        # no wait: a range holds no memory, and the copy running ahead of the hash lets
+        # the fsync overlap the hashing of the last ranges
         self._hasher.submit(self, (offset, length))
 
     def run(self, piece: bytes | tuple[int, int] | None) -> None:
@@ -192,7 +193,8 @@ class _Job:
         except BaseException as exc:  # handed back to the writing thread
             self.error = exc
         finally:
-            self._room.release()
+            if not isinstance(piece, tuple):
+                self._room.release()
 
     def _close(self) -> None:
         fd, self._fd = self._fd, None
