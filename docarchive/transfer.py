@@ -40,20 +40,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import bagit  # type: ignore[import-untyped]
 
-from .catalog import Catalog
+from .catalog import Catalog, open_catalog
 from .catalog.base import AuditEvent
-from .errors import ConfigurationError, IntegrityError, StorageError
-from .records import Record
-from .storage import BlobStorage
+from .errors import ConfigurationError, IntegrityError, NotFoundError, StorageError
+from .records import Classification, Record
+from .storage import BlobStorage, open_storage
+
+if TYPE_CHECKING:
+    from .core import Core
+    from .search.service import Searching
 
 __all__ = [
     "ImportReport",
     "MigrateReport",
     "Progress",
+    "Transfer",
     "export_bag",
     "import_bag",
     "migrate",
@@ -385,3 +390,90 @@ def storage_unreachable(storage: BlobStorage) -> StorageError | None:
     except StorageError as exc:
         return exc
     return None
+
+
+class Transfer:
+    """Moving records in and out of one archive: BagIt export and import, and migration
+    of the whole archive to other backends."""
+
+    def __init__(self, core: Core, searching: Searching) -> None:
+        self.core = core
+        self.searching = searching
+
+    def export(
+        self,
+        ids: Iterable[str] | None = None,
+        query: str | None = None,
+        *,
+        dest: str | os.PathLike[str],
+        clearance: str | Classification | None = None,
+        user: str | None = None,
+    ) -> Path:
+        """Export records (by id or number, or all that ``query`` finds) with their files and
+        audit events as a BagIt package in ``dest`` (a new or empty folder).
+
+        ``clearance`` and ``user`` as for :meth:`get`: a record asked for by id above the
+        clearance raises AccessDeniedError; a query exports only what the caller may see.
+        """
+        wanted = list(ids or [])
+        if bool(wanted) == (query is not None):
+            raise ConfigurationError("export takes record ids or a query, not both or neither")
+        if query is not None:
+            records, page = [], 1
+            while True:
+                found = self.searching.search(
+                    query, page=page, page_size=100, clearance=clearance, user=user
+                )
+                records += [hit.record for hit in found.hits]
+                if len(found.hits) < 100:
+                    break
+                page += 1
+            if not records:
+                raise NotFoundError(f"no record found for {query!r}")
+        else:
+            records = [self.core.get(i, clearance=clearance, user=user) for i in wanted]
+        unique = list({r.id: r for r in records}.values())
+        s = self.core.settings
+        info = {
+            "Source-Organization": " — ".join(x for x in (s.ministry, s.office_name) if x),
+            "Docarchive-Office": s.office_code,
+        }
+        return export_bag(unique, self.core.storage, self.core.catalog, dest, info=info)
+
+    def import_bag(self, path: str | os.PathLike[str], *, actor: str | None = None) -> ImportReport:
+        """Import the records of a BagIt package made by :meth:`export`: every hash is checked
+        first (IntegrityError naming the file otherwise); each record gets an ``import``
+        audit event naming the source; records already here are skipped."""
+        core = self.core
+        report = import_bag(path, core.storage, core.catalog, actor=core.actor(actor))
+        core.catch_up()
+        return report
+
+    def migrate(
+        self,
+        to_storage: str,
+        to_catalog: str,
+        *,
+        progress: Progress | None = None,
+        actor: str | None = None,
+    ) -> MigrateReport:
+        """Copy this archive (blobs, records, registers, sequences, audit chain) to the
+        backends at ``to_storage`` and ``to_catalog``; resumable, and this archive is only
+        read. Point the settings at the new backends afterwards (``docarchive init``, or
+        ``DOCARCHIVE_STORAGE``/``DOCARCHIVE_CATALOG``)."""
+        storage = open_storage(to_storage)
+        try:
+            catalog = open_catalog(to_catalog)
+            try:
+                return migrate(
+                    self.core.storage,
+                    self.core.catalog,
+                    storage,
+                    catalog,
+                    actor=self.core.actor(actor),
+                    progress=progress,
+                )
+            finally:
+                catalog.close()
+        finally:
+            storage.close()

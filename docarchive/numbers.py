@@ -1,0 +1,166 @@
+"""Official numbers at work: reserving one for a record being made, voiding it when the
+making fails or its process died, the register of a series, and the check of a stamp's
+verification code.
+
+A number is taken in a short catalog transaction and entered as *reserved*; adding the
+record makes it *issued*; any failure in between voids it with the reason, so a number
+never silently disappears (:mod:`docarchive.numbering` holds the series' rules and
+formats; the catalog keeps the counters).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from .catalog import NumberEntry
+from .errors import NumberingError
+from .records import Classification, Record
+from .stamping import parse_code, verification_code
+
+if TYPE_CHECKING:
+    from .core import Core
+
+__all__ = ["INCOMING", "CodeCheck", "Numbers"]
+
+log = logging.getLogger(__name__)
+
+INCOMING = "incoming"  # the series of the incoming register (سجل الوارد): scans and mail
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """The answer to ``check CODE``: genuine or not, why, and the record (within clearance)."""
+
+    genuine: bool
+    reason: str
+    number: str | None = None
+    voided: bool = False
+    record: Record | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "genuine": self.genuine,
+            "reason": self.reason,
+            "number": self.number,
+            "voided": self.voided,
+            "record": self.record.to_dict(text=False) if self.record else None,
+        }
+
+
+class Numbers:
+    """Reservations, voids, registers and verification codes of one archive."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    def reserve(
+        self, series_name: str, record_id: str, who: str, when: datetime
+    ) -> tuple[str, dict[str, Any]]:
+        """Take the next number of a series for ``record_id`` (issued documents: their
+        kind's series; scans and mail: the incoming register, سجل الوارد), entered as
+        reserved: adding the record makes it issued; a failure must void it.
+
+        Returns the number and what the record's ``meta`` keeps of it (seq, period,
+        office code)."""
+        settings = self.core.settings
+        series = settings.series_for(series_name)
+        office_code = settings.office_code
+        period = series.period(when.year)
+        with self.core.catalog.transaction(who) as tx:
+            seq = tx.next_number(series.name, office_code, period)
+            number = series.format_number(seq, year=when.year, office_code=office_code)
+            tx.reserve_number(series.name, office_code, period, seq, number, record_id)
+        return number, {"seq": seq, "period": period, "office_code": office_code}
+
+    def void_after_failure(
+        self, number: str, actor: str, exc: BaseException, what: str = "issue"
+    ) -> None:
+        """Void a reserved number whose record could not be made, naming the failure."""
+        reason = f"{what} failed: {type(exc).__name__}: {exc}".splitlines()[0][:500]
+        try:
+            with self.core.catalog.transaction(actor) as tx:
+                tx.void_number(number, reason)
+        except Exception:  # the reservation stays; the next open voids it
+            log.exception("could not void number %s after a failed issue", number)
+
+    def void_interrupted(
+        self, *, older_than_s: int | None = None, actor: str | None = None
+    ) -> list[NumberEntry]:
+        """Void reservations left by processes that died mid-issue; returns what was voided.
+
+        Runs on every open. A reservation younger than ``older_than_s`` (default
+        ``[issue] reservation_timeout_seconds``) may belong to a process still at work
+        and is left alone.
+        """
+        core = self.core
+        limit = core.settings.reservation_timeout_s if older_than_s is None else older_than_s
+        now = datetime.now(UTC)
+        voided = []
+        for entry in core.catalog.reservations():
+            try:
+                age = (now - datetime.fromisoformat(entry.at)).total_seconds()
+            except ValueError:
+                age = float("inf")
+            if age < limit:
+                continue
+            reason = (
+                f"interrupted: the issuing process stopped before the document was "
+                f"stored (reserved {entry.at[:19]} by {entry.actor})"
+            )
+            try:
+                with core.catalog.transaction(actor or "docarchive") as tx:
+                    voided.append(tx.void_number(entry.number, reason))
+            except NumberingError:  # finished or voided meanwhile by its own process
+                continue
+        return voided
+
+    def void(self, number: str, reason: str, *, actor: str | None = None) -> NumberEntry:
+        """Void an issued number with a reason; it stays in the register, never reused."""
+        if not reason.strip():
+            raise NumberingError("a reason is required to void a number")
+        with self.core.catalog.transaction(self.core.actor(actor)) as tx:
+            entry = tx.void_number(number, reason.strip())
+        self.core.catch_up()
+        return entry
+
+    def register(self, series: str, year: int | None = None) -> list[NumberEntry]:
+        """Every number of a series (one year of it, for yearly series) and its state."""
+        config = self.core.settings.series_for(series)
+        period = config.period(year) if year is not None else None
+        return self.core.catalog.register(series, period)
+
+    def check_code(self, code: str, *, clearance: str | Classification | None = None) -> CodeCheck:
+        """Whether a stamp's verification code is genuine, and the record it belongs to.
+
+        The record is shown only within the caller's clearance; its number always is,
+        since the number is printed beside the code on the stamp.
+        """
+        core = self.core
+        try:
+            record_id, _ = parse_code(code)
+        except ValueError:
+            return CodeCheck(False, "not a docarchive verification code")
+        record = core.catalog.get(record_id)
+        original = next((f for f in record.files if f.role == "original"), None) if record else None
+        if record is None or original is None or not record.number:
+            return CodeCheck(False, "no record carries this code")
+        expected = verification_code(
+            core.settings.stamp_key(), record.id, record.number, original.sha256
+        )
+        if not hmac.compare_digest(expected.upper(), code.strip().upper()):
+            return CodeCheck(False, "the code does not match the record: not genuine")
+        shown = record if record.classification <= core.clearance(clearance) else None
+        entry = core.catalog.find_number(record.number)
+        if entry is not None and entry.status == "void":
+            return CodeCheck(
+                True,
+                f"genuine, but number {record.number} was voided: {entry.reason}",
+                number=record.number,
+                voided=True,
+                record=shown,
+            )
+        return CodeCheck(True, "genuine", number=record.number, record=shown)
