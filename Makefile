@@ -4,20 +4,31 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-archive
 EXTRAS ?= dev,pdf,postgres,s3,ocr
+DEMO_EXTRAS ?= pdf,ocr
 
-.PHONY: install demo test lint bench clean
+.PHONY: install install-demo demo test lint bench clean
 
-# A virtual environment with docarchive (editable) and what the tests need.
+# What the demo needs: the folder archive, LibreOffice and the Amiri font, tesseract.
+$(VENV)/.demo: pyproject.toml
+	sh scripts/system-deps.sh demo
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[$(DEMO_EXTRAS)]"
+	touch $@
+
+# Everything the tests need: the demo's, poppler, PostgreSQL, dovecot, and every extra.
 $(VENV)/.installed: pyproject.toml
-	sh scripts/system-deps.sh
+	sh scripts/system-deps.sh test
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
-	touch $@
+	touch $@ $(VENV)/.demo
+
+install-demo: $(VENV)/.demo
 
 install: $(VENV)/.installed
 
-demo: install
+demo: install-demo
 	rm -rf $(DEMO)
 	$(BIN)/docarchive init $(DEMO)
 	$(BIN)/docarchive --root $(DEMO) issue circular examples/data/circular.json
