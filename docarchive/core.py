@@ -9,6 +9,7 @@ state of its own beyond it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from .catalog import Catalog
@@ -24,24 +25,20 @@ __all__ = ["Clock", "Core"]
 Clock = Callable[[], datetime]
 
 
+@dataclass
 class Core:
     """The backends and settings of one open archive, and the rules shared by every
     capability. The index is kept in step with the catalog by :attr:`sync`."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        storage: BlobStorage,
-        catalog: Catalog,
-        index: SearchIndex,
-        clock: Clock | None = None,
-    ) -> None:
-        self.settings = settings
-        self.storage = storage
-        self.catalog = catalog
-        self.index = index
-        self.clock = clock
-        self.sync = IndexSync(catalog, index)
+    settings: Settings
+    storage: BlobStorage
+    catalog: Catalog
+    index: SearchIndex
+    clock: Clock | None = None
+    sync: IndexSync = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sync = IndexSync(self.catalog, self.index)
 
     def now(self) -> datetime:
         """The current time in the office's time zone."""
