@@ -28,7 +28,7 @@ from .templates import (
     template_fields,
 )
 from .templates.filters import hijri
-from .templates.render import _check_fields
+from .templates.render import _check_fields, check_images
 
 if TYPE_CHECKING:
     from .core import Core
@@ -89,6 +89,11 @@ class Templates:
             )
         return templates[kind]
 
+    def image_dirs(self) -> tuple[Path, ...]:
+        """The folders an image named in data may come from: the office's templates folder."""
+        folder = self.core.settings.templates_dir
+        return (folder,) if folder is not None and folder.is_dir() else ()
+
     def date_format(self) -> str:
         return self.core.settings.date_format or DEFAULT_DATE_FORMAT
 
@@ -135,8 +140,10 @@ class Templates:
 
         ``format`` is ``"docx"`` or ``"pdf"`` (through LibreOffice). The data may carry
         ``number`` and ``date`` (a draft's); otherwise the number is empty and the date is
-        today. Relative image paths in the data (``logo``, ``{"image": ...}``) are read from
-        ``image_dir`` (default: the current folder).
+        today. An image named in the data (``logo``, ``{"image": "seal.png"}``) is the plain
+        name of a file in ``image_dir`` (if given) or in the office's templates folder, never
+        a path: anything else is refused like a missing file. An image may also be given as
+        bytes, or in JSON as ``{"image": {"data": BASE64, "media_type": "image/png"}}``.
         """
         if format not in ("docx", "pdf"):
             raise TemplateError(f"unknown output format {format!r} (known: docx, pdf)")
@@ -162,6 +169,7 @@ class Templates:
             self.core.settings.limits,
             date_format=self.date_format(),
             image_dir=Path(image_dir) if image_dir is not None else None,
+            image_dirs=self.image_dirs(),
         )
 
 
@@ -192,6 +200,10 @@ class Issuing:
         is voided with the reason — it never silently disappears — and the error is
         raised. A process killed mid-way leaves a reservation, voided when the archive is
         next opened after ``[issue] reservation_timeout_seconds``.
+
+        A missing field, and an image the data names that is not a plain file name in the
+        office's templates folder (or is over the image limits, or bad bytes), are refused
+        before the number is taken: they cost no number.
         """
         if not isinstance(data, Mapping):
             raise TemplateError(f"the data for a {kind} must be an object of fields")
@@ -205,7 +217,11 @@ class Issuing:
         record_id = new_id()
         # user errors (a missing field, a broken template) must not cost a number
         fields = template_fields(template, settings.limits)
-        _check_fields(fields, templates.context(data, number="", when=when), template.name)
+        precheck = templates.context(data, number="", when=when)
+        _check_fields(fields, precheck, template.name)
+        check_images(
+            precheck, settings.limits, name=template.name, image_dirs=templates.image_dirs()
+        )
         number, registration = self.numbers.reserve(kind, record_id, who, when)
         try:
             docx = render_docx(
@@ -213,6 +229,7 @@ class Issuing:
                 templates.context(data, number=number, when=when),
                 settings.limits,
                 date_format=templates.date_format(),
+                image_dirs=templates.image_dirs(),
             )
             blob = core.storage.put(docx)
             files = [FileRef("original", blob.sha256, blob.size, DOCX, f"{kind}.docx")]

@@ -17,10 +17,17 @@ every other one is required, and the attributes read from a required field
 (``signatory.name``) are checked too. A missing one raises
 :class:`~docarchive.errors.MissingFieldError` naming it, before rendering.
 
-Images: any value of the form ``{"image": PATH_OR_BYTES, "width_mm": 40,
-"height_mm": 20}`` (sizes optional) becomes a picture, and a top-level
-``logo`` given as a path or bytes becomes one 22 mm high. Relative paths are
-read from ``image_dir``.
+Images: any value of the form ``{"image": SOURCE, "width_mm": 40, "height_mm": 20}``
+(sizes optional) becomes a picture, and a top-level ``logo`` given as a SOURCE
+becomes one 22 mm high. Data never names a file on the server: a SOURCE that is a
+string is the plain name of a file in one of the allowed folders (``image_dir``,
+then ``image_dirs``; for an issued document the office's templates folder), with no
+folder, no ``..``, no link leading out, and only a regular file (no device, FIFO);
+anything else is refused with the same line as a missing file. A SOURCE may also be
+the image's bytes (``bytes`` from Python, or ``{"data": BASE64, "media_type":
+"image/png"}`` from JSON), or a :class:`~pathlib.Path` of the caller's own (the
+office logo), which is trusted. Every image is checked against ``input_bytes``
+(while it is read) and ``scan_pixels`` before use.
 
 Links to anything outside the file (linked pictures, INCLUDETEXT and other such
 fields, altChunk …) are refused, in the template and again in the rendered
@@ -32,15 +39,18 @@ content), so rendering the same template again costs what bare docxtpl costs.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import io
 import math
 import os
 import re
+import stat
 import threading
 import zipfile
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, wraps
 from importlib import resources
@@ -63,6 +73,7 @@ __all__ = [
     "TemplateFields",
     "builtin_templates",
     "check_docx",
+    "check_images",
     "docx_text",
     "environment",
     "render_docx",
@@ -498,39 +509,158 @@ def _check_fields(fields: TemplateFields, context: Mapping[str, Any], name: str)
 
 # -- images -----------------------------------------------------------------------------------
 
+#: The media types an image given as bytes may declare (what Word can show).
+IMAGE_MEDIA_TYPES = {
+    "image/png": "image/png",
+    "image/jpeg": "image/jpeg",
+    "image/jpg": "image/jpeg",
+    "image/gif": "image/gif",
+    "image/bmp": "image/bmp",
+    "image/tiff": "image/tiff",
+}
+_BYTES_KEYS = {"data", "media_type"}
+_NAMED = "an image must be the name of a file in the templates folder, or its bytes"
 
-def _image(
-    tpl: Any, spec: Any, where: str, name: str, image_dir: Path | None, limits: Limits
-) -> Any:
+
+@dataclass(frozen=True)
+class _Source:
+    """Where images named in data may be found, and what to call them in errors."""
+
+    folders: tuple[Path, ...]
+    limits: Limits
+    base: Path | None = None  # what a relative Path of the caller's is relative to
+
+
+def _plain_name(source: str) -> bool:
+    """A plain file name: no folder, no parent, nothing hidden, nothing odd."""
+    return (
+        bool(source)
+        and len(source) <= 255
+        and not source.startswith(".")
+        and not any(c in source for c in "/\\:\x00")
+        and source == source.strip()
+        and os.path.basename(source) == source
+    )
+
+
+def _read_regular(path: str, limit: int, *, follow: bool = False) -> bytes:
+    """The bytes of ``path`` if it is a regular file (no device, FIFO or socket), read
+    under ``limit`` bytes; OSError otherwise. A last link is followed only if ``follow``."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb", buffering=0) as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"{path}: not a regular file")
+        if st.st_size > limit:
+            raise LimitExceededError("input_bytes", st.st_size, limit)
+        chunks: list[bytes] = []
+        size = 0
+        # never more than the limit and one byte, whatever stat said (a file still growing)
+        while chunk := fh.read(min(_READ, limit + 1 - size)):
+            size += len(chunk)
+            if size > limit:
+                raise LimitExceededError("input_bytes", size, limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _named_image(source: str, where: str, name: str, found: _Source) -> bytes:
+    """The bytes of the image called ``source`` in one of the allowed folders.
+
+    Missing and forbidden get the same answer, which does not say whether a file exists.
+    """
+    refused = TemplateError(f"{name}: {where}: {_NAMED}")
+    if not _plain_name(source):
+        raise refused
+    for folder in found.folders:
+        try:
+            root = os.path.realpath(folder, strict=True)
+            real = os.path.realpath(os.path.join(root, source), strict=True)
+        except (OSError, ValueError):
+            continue
+        if os.path.commonpath([root, real]) != root or real == root:
+            continue  # a link leading out of the folder
+        try:
+            return _read_regular(real, found.limits.input_bytes)
+        except LimitExceededError as exc:
+            raise TemplateError(f"{name}: {where}: refused: {exc}") from exc
+        except OSError:
+            continue
+    raise refused
+
+
+def _bytes_image(source: Mapping[str, Any], where: str, name: str, limits: Limits) -> bytes:
+    """The bytes of ``{"data": BASE64, "media_type": "image/png"}``, size checked first."""
+    data, media_type = source.get("data"), source.get("media_type")
+    if not set(source) <= _BYTES_KEYS or not isinstance(data, str):
+        raise TemplateError(
+            f'{name}: {where}: image bytes must be {{"data": BASE64, "media_type": "image/png"}}'
+        )
+    if not isinstance(media_type, str) or media_type.lower() not in IMAGE_MEDIA_TYPES:
+        known = ", ".join(sorted(set(IMAGE_MEDIA_TYPES.values())))
+        raise TemplateError(f"{name}: {where}: media_type must be one of {known}")
+    compact = re.sub(r"\s+", "", data)
+    try:
+        check(limits, "input_bytes", len(compact) // 4 * 3)
+    except LimitExceededError as exc:
+        raise TemplateError(f"{name}: {where}: refused: {exc}") from exc
+    try:
+        return base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise TemplateError(f"{name}: {where}: the image data is not valid base64") from exc
+
+
+def _image_blob(source: Any, where: str, name: str, found: _Source) -> tuple[bytes, str | None]:
+    """The bytes of an image and the media type its data declared (if any)."""
+    limits = found.limits
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source), None
+    if isinstance(source, Mapping):
+        media_type = source.get("media_type")
+        blob = _bytes_image(source, where, name, limits)
+        return blob, IMAGE_MEDIA_TYPES[str(media_type).lower()]
+    if isinstance(source, str):  # from data: only a name in an allowed folder
+        return _named_image(source, where, name, found), None
+    if isinstance(source, os.PathLike):  # the caller's own Path (the office logo): trusted
+        path = Path(source)
+        if not path.is_absolute() and found.base is not None:
+            path = found.base / path
+        try:
+            return _read_regular(str(path), limits.input_bytes, follow=True), None
+        except LimitExceededError as exc:
+            raise TemplateError(f"{name}: {where}: refused: {exc}") from exc
+        except OSError as exc:
+            raise TemplateError(f"{name}: {where}: cannot read {source}") from exc
+    raise TemplateError(f"{name}: {where}: {_NAMED}")
+
+
+def _image(tpl: Any, spec: Any, where: str, name: str, found: _Source) -> Any:
+    """The docxtpl InlineImage of an image spec (None when only checking: ``tpl=None``)."""
     from docx.image.exceptions import UnrecognizedImageError
     from docx.image.image import Image
     from docx.shared import Mm
     from docxtpl import InlineImage
 
-    if isinstance(spec, Mapping):
+    limits = found.limits
+    if _is_image_spec(spec):
         source, width, height = spec["image"], spec.get("width_mm"), spec.get("height_mm")
     else:
         source, width, height = spec, None, LOGO_HEIGHT_MM
-    if isinstance(source, (bytes, bytearray)):
-        blob = bytes(source)
-    elif isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.is_absolute():
-            path = (image_dir or Path.cwd()) / path
-        try:
-            check_size(path.stat().st_size, f"{name}: {where}", limits)
-            blob = path.read_bytes()
-        except OSError as exc:
-            raise TemplateError(f"{name}: {where}: cannot read {source}: {exc.strerror}") from exc
-    else:
-        raise TemplateError(f"{name}: {where}: an image must be a file path or bytes")
+    blob, declared = _image_blob(source, where, name, found)
     check_size(len(blob), f"{name}: {where}", limits)
     try:
         image = Image.from_blob(blob)
-    except (UnrecognizedImageError, ValueError, IndexError, OSError) as exc:
+    except (UnrecognizedImageError, ValueError, IndexError, OSError, KeyError) as exc:
         raise TemplateError(
             f"{name}: {where}: not an image Word can show (PNG, JPEG, GIF, BMP, TIFF)"
         ) from exc
+    if declared is not None and image.content_type != declared:
+        raise TemplateError(
+            f"{name}: {where}: media_type is {declared} but the data is {image.content_type}"
+        )
     try:
         check(limits, "scan_pixels", image.px_width * image.px_height)
     except LimitExceededError as exc:
@@ -541,6 +671,8 @@ def _image(
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise TemplateError(f"{name}: {where}: {key}_mm must be a positive number")
             sizes[key] = Mm(value)
+    if tpl is None:
+        return None
     return InlineImage(tpl, io.BytesIO(blob), **sizes)
 
 
@@ -548,37 +680,53 @@ def _is_image_spec(value: Any) -> bool:
     return isinstance(value, Mapping) and "image" in value and set(value) <= _IMAGE_KEYS
 
 
-def _with_images(
-    value: Any, tpl: Any, where: str, name: str, image_dir: Path | None, limits: Limits
-) -> Any:
+def _is_image_bytes(value: Any) -> bool:
+    return isinstance(value, Mapping) and "data" in value and set(value) <= _BYTES_KEYS
+
+
+def _with_images(value: Any, tpl: Any, where: str, name: str, found: _Source) -> Any:
     """``value`` with each image spec replaced by a docxtpl InlineImage (copies only if any)."""
     if _is_image_spec(value):
-        return _image(tpl, value, where, name, image_dir, limits)
+        return _image(tpl, value, where, name, found)
     if isinstance(value, Mapping):
-        new = {
-            k: _with_images(v, tpl, f"{where}.{k}", name, image_dir, limits)
-            for k, v in value.items()
-        }
+        new = {k: _with_images(v, tpl, f"{where}.{k}", name, found) for k, v in value.items()}
         return value if all(new[k] is value[k] for k in new) else new
     if isinstance(value, (list, tuple)):
-        items = [
-            _with_images(v, tpl, f"{where}[{i}]", name, image_dir, limits)
-            for i, v in enumerate(value)
-        ]
+        items = [_with_images(v, tpl, f"{where}[{i}]", name, found) for i, v in enumerate(value)]
         return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value
 
 
-def _context(
-    context: Mapping[str, Any], tpl: Any, name: str, image_dir: Path | None, limits: Limits
-) -> dict[str, Any]:
+def _context(context: Mapping[str, Any], tpl: Any, name: str, found: _Source) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in context.items():
-        if key == "logo" and isinstance(value, (str, bytes, bytearray, os.PathLike)):
-            out[key] = _image(tpl, value, key, name, image_dir, limits) if value else ""
+        logo = isinstance(value, (str, bytes, bytearray, os.PathLike)) or _is_image_bytes(value)
+        if key == "logo" and logo:
+            out[key] = _image(tpl, value, key, name, found) if value else ""
         else:
-            out[key] = _with_images(value, tpl, key, name, image_dir, limits)
+            out[key] = _with_images(value, tpl, key, name, found)
     return out
+
+
+def _folders(image_dir: Path | None, image_dirs: Sequence[Path]) -> tuple[Path, ...]:
+    return tuple(
+        Path(d) for d in ((image_dir,) if image_dir is not None else ()) + tuple(image_dirs)
+    )
+
+
+def check_images(
+    context: Mapping[str, Any],
+    limits: Limits,
+    *,
+    name: str = "template.docx",
+    image_dir: Path | None = None,
+    image_dirs: Sequence[Path] = (),
+) -> None:
+    """Refuse, as :func:`render_docx` would, any image of ``context`` that cannot be used.
+
+    Run before a number is reserved, so that a refused image costs no number.
+    """
+    _context(context, None, name, _Source(_folders(image_dir, image_dirs), limits, image_dir))
 
 
 # -- rendering --------------------------------------------------------------------------------
@@ -594,8 +742,14 @@ def render_docx(
     name: str | None = None,
     date_format: str = DEFAULT_DATE_FORMAT,
     image_dir: Path | None = None,
+    image_dirs: Sequence[Path] = (),
 ) -> bytes:
-    """Render ``template`` (a path, or the bytes of a .docx) with ``context``; the .docx bytes."""
+    """Render ``template`` (a path, or the bytes of a .docx) with ``context``; the .docx bytes.
+
+    An image named in the context by a string is looked up, by its plain file name only,
+    in ``image_dir`` and then in ``image_dirs``; a :class:`~pathlib.Path` is the caller's
+    own and is read as it is (relative to ``image_dir``).
+    """
     from docxtpl import DocxTemplate
 
     name = _name(template, name)
@@ -603,7 +757,7 @@ def render_docx(
     _check_fields(prepared.fields, context, name)
     env = environment(date_format, limits.docx_member_bytes)
     tpl = DocxTemplate(io.BytesIO(prepared.data))
-    data = _context(context, tpl, name, image_dir, limits)
+    data = _context(context, tpl, name, _Source(_folders(image_dir, image_dirs), limits, image_dir))
     out = io.BytesIO()
     try:
         tpl.render(data, jinja_env=env)
