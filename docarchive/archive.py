@@ -246,7 +246,6 @@ class Archive:
 
     now = _Delegate("core", Core.now)
     clearance = _Delegate("core", Core.clearance)
-    _clearance = clearance  # the name the command line used before; goes with its rework
     get = _Delegate("core", Core.get)
     blob = _Delegate("core", Core.blob)
 
