@@ -46,9 +46,11 @@ Environment: ``DOCARCHIVE_ROOT``, ``DOCARCHIVE_STORAGE``, ``DOCARCHIVE_CATALOG``
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import secrets
+import tempfile
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
@@ -131,9 +133,18 @@ class Settings:
             pass
         except ValueError:
             raise ConfigurationError(f"{path}: not a hexadecimal stamp key") from None
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
+        # Written whole under a temporary name, then linked into place: several processes
+        # opening a new archive at once agree on one key, and none reads a half-written file.
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".stamp.key.")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            with contextlib.suppress(FileExistsError):  # another process was first: its key
+                os.link(temp, path)
+        finally:
+            os.unlink(temp)
         return bytes.fromhex(path.read_text().strip())
 
     def clearance_of(self, user: str) -> Classification:

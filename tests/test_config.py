@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -301,3 +304,41 @@ def test_bad_classification(tmp_path: Path) -> None:
 def test_bad_limit_in_environment(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="limit pdf_pages must be a whole number"):
         Settings.load(tmp_path, environ={"DOCARCHIVE_LIMIT_PDF_PAGES": "lots"})
+
+
+STAMP_KEY_WORKER = """
+import sys, time
+from pathlib import Path
+from docarchive.config import Settings
+root, go = Path(sys.argv[1]), Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.001)
+print(Settings.load(root).stamp_key({}).hex())
+"""
+
+
+def test_processes_creating_the_stamp_key_at_once_agree_on_one(tmp_path: Path) -> None:
+    """Several processes opening a new archive at once: one key, whole, for all of them."""
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", STAMP_KEY_WORKER, str(tmp_path), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
+    time.sleep(1.0)  # let them all reach the start line
+    go.touch()
+    keys = set()
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        keys.add(out.strip())
+    assert len(keys) == 1
+    (key,) = keys
+    assert len(bytes.fromhex(key)) == 32
+    assert (tmp_path / "stamp.key").read_text().strip() == key
+    assert (tmp_path / "stamp.key").stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".stamp.key")] == []
