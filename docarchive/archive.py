@@ -232,6 +232,7 @@ class Archive:
         return cls.open(path, storage=storage, catalog=catalog, index=index, creator=actor)
 
     def close(self) -> None:
+        self._numbers.close()
         self.index.close()
         self.catalog.close()
         self.storage.close()

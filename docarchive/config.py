@@ -114,7 +114,7 @@ class Settings:
     stamp: StampStyle = field(default_factory=StampStyle)
     stamp_hijri: bool = True
     stamp_key_file: Path | None = None
-    reservation_timeout_s: int = 600
+    reservation_timeout_s: float = 600
     followup: FollowupSettings = field(default_factory=FollowupSettings)
 
     def stamp_key(self, environ: Mapping[str, str] | None = None) -> bytes:
@@ -270,7 +270,7 @@ class Settings:
             ),
             stamp_hijri=bool(issue.get("hijri", True)),
             stamp_key_file=(base / str(issue["key_file"])) if issue.get("key_file") else None,
-            reservation_timeout_s=int(issue.get("reservation_timeout_seconds", 600)),
+            reservation_timeout_s=_seconds(issue.get("reservation_timeout_seconds", 600)),
             followup=FollowupSettings.from_settings(_table(doc, "followup")),
         )
 
@@ -340,3 +340,12 @@ def _table(doc: Mapping[str, Any], name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigurationError(f"[{name}] in {SETTINGS_FILE} must be a table")
     return value
+
+
+def _seconds(value: Any) -> float:
+    """``[issue] reservation_timeout_seconds``: a number of seconds, not negative."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigurationError(
+            f"[issue] reservation_timeout_seconds must be a number of seconds, not {value!r}"
+        )
+    return float(value)

@@ -136,6 +136,20 @@ _TEMPLATES: list[str] = [
         PRIMARY KEY (referral_id, record_id)
     );
     """,
+    # 4: reservation leases: the process making a reserved number's record, and its heartbeat
+    """
+    CREATE TABLE leases (
+        id {text} PRIMARY KEY,
+        host {text} NOT NULL,
+        boot {text} NOT NULL,
+        pid {bigint} NOT NULL,
+        started {text} NOT NULL,
+        renewed_at {text} NOT NULL
+    );
+    ALTER TABLE numbers ADD COLUMN lease_id {text};
+    CREATE INDEX numbers_lease ON numbers(lease_id, status);
+    CREATE INDEX numbers_status ON numbers(status);
+    """,
 ]
 
 
