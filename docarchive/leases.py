@@ -181,6 +181,12 @@ class Heartbeat:
                 self._thread.start()
 
     def _run(self) -> None:
+        try:
+            self._renew()
+        finally:
+            self.catalog.close_thread()
+
+    def _renew(self) -> None:
         lease = self._lease
         assert lease is not None
         while not self._wake.wait(self.interval):

@@ -264,6 +264,10 @@ class Catalog(ABC):
         """The reserved numbers with the lease of the process making each (None for one
         reserved by an older docarchive, or whose lease row is gone)."""
 
+    def close_thread(self) -> None:
+        """Close the connection of the calling thread only (a thread that is about to end,
+        such as a lease's heartbeat). Catalogs without per-thread connections do nothing."""
+
     def renew_lease(self, lease_id: str) -> bool:
         """:meth:`Transaction.renew_lease` in a transaction of its own."""
         with self.transaction("docarchive") as tx:
