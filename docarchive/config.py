@@ -66,12 +66,23 @@ from .followup import FollowupSettings
 from .limits import Limits
 from .numbering import DEFAULT_SERIES, SeriesConfig
 from .records import Classification
+from .server.settings import ServerSettings
 from .stamping import StampStyle
 
 __all__ = ["SETTINGS_FILE", "Settings", "default_actor", "default_root"]
 
 SETTINGS_FILE = "docarchive.toml"
-_TABLES = {"backends", "office", "access", "series", "limits", "templates", "issue", "followup"}
+_TABLES = {
+    "backends",
+    "office",
+    "access",
+    "series",
+    "limits",
+    "templates",
+    "issue",
+    "followup",
+    "server",
+}
 
 
 def default_root(environ: Mapping[str, str] | None = None) -> Path:
@@ -116,6 +127,7 @@ class Settings:
     stamp_key_file: Path | None = None
     reservation_timeout_s: float = 600
     followup: FollowupSettings = field(default_factory=FollowupSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
 
     def stamp_key(self, environ: Mapping[str, str] | None = None) -> bytes:
         """The key of stamp verification codes: ``DOCARCHIVE_STAMP_KEY`` (hex), else the
@@ -272,6 +284,7 @@ class Settings:
             stamp_key_file=(base / str(issue["key_file"])) if issue.get("key_file") else None,
             reservation_timeout_s=_seconds(issue.get("reservation_timeout_seconds", 600)),
             followup=FollowupSettings.from_settings(_table(doc, "followup")),
+            server=ServerSettings.from_settings(_table(doc, "server")),
         )
 
     def write(

@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..accounts import Token, User
 from ..errors import IntegrityError
 from ..followup import Referral
 from ..leases import Lease
@@ -162,6 +163,23 @@ class Transaction(ABC):
         and last UID), committed with the records it brought in. Not audited and no
         change number: a cursor is not archive content, only where to go on from."""
 
+    # -- users and tokens (migration 5) ---------------------------------------------------------
+
+    @abstractmethod
+    def add_user(self, user: User) -> None:
+        """A new user; :class:`IntegrityError` if the name is taken."""
+
+    @abstractmethod
+    def update_user(self, user: User) -> None:
+        """Store a user's changed password hash, clearance, role, departments or state."""
+
+    @abstractmethod
+    def add_token(self, token: Token) -> None: ...
+
+    @abstractmethod
+    def update_token(self, token: Token) -> None:
+        """Store a token's revocation or last use."""
+
     # -- referral and follow-up (migration 3) ---------------------------------------------------
 
     @abstractmethod
@@ -263,6 +281,20 @@ class Catalog(ABC):
     def held_reservations(self) -> list[Reservation]:
         """The reserved numbers with the lease of the process making each (None for one
         reserved by an older docarchive, or whose lease row is gone)."""
+
+    @abstractmethod
+    def get_user(self, name: str) -> User | None: ...
+
+    @abstractmethod
+    def users(self) -> list[User]:
+        """Every user, by name."""
+
+    @abstractmethod
+    def get_token(self, token_id: str) -> Token | None: ...
+
+    @abstractmethod
+    def tokens(self, user: str | None = None) -> list[Token]:
+        """The tokens of one user (or of all), oldest first."""
 
     def close_thread(self) -> None:
         """Close the connection of the calling thread only (a thread that is about to end,

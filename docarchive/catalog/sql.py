@@ -32,6 +32,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, ClassVar, NoReturn, TypeVar
 
+from ..accounts import Token, User
 from ..errors import IntegrityError, NotFoundError, NumberingError, ReservationVoidedError
 from ..followup import FollowupError, Referral
 from ..leases import Lease, Owner
@@ -65,6 +66,12 @@ _FILE_INSERT = "INSERT INTO record_files VALUES (?, ?, ?, ?)"
 _NUMBER_INSERT = (
     f"INSERT INTO numbers ({NUMBER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT DO NOTHING RETURNING seq"
+)
+_USER_COLUMNS = (
+    "name, password_hash, clearance, role, departments, disabled, created_at, changed_at"
+)
+_TOKEN_COLUMNS = (
+    "id, user_name, label, secret_hash, created_at, expires_at, revoked_at, last_used_at"
 )
 _AUDIT_INSERT = f"INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 _AUDIT_HEAD = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
@@ -207,6 +214,29 @@ class SQLCatalog(Catalog):
             "listing reserved numbers",
         )
         return [entry(r) for r in rows]
+
+    def get_user(self, name: str) -> User | None:
+        row = self._row(
+            f"SELECT {_USER_COLUMNS} FROM users WHERE name=?", (name,), "reading a user"
+        )
+        return User.from_row(row) if row else None
+
+    def users(self) -> list[User]:
+        rows = self._rows(f"SELECT {_USER_COLUMNS} FROM users ORDER BY name", (), "listing users")
+        return [User.from_row(r) for r in rows]
+
+    def get_token(self, token_id: str) -> Token | None:
+        row = self._row(
+            f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE id=?", (token_id,), "reading a token"
+        )
+        return Token.from_row(row) if row else None
+
+    def tokens(self, user: str | None = None) -> list[Token]:
+        sql, args = f"SELECT {_TOKEN_COLUMNS} FROM tokens", []
+        if user is not None:
+            sql, args = sql + " WHERE user_name=?", [user]
+        rows = self._rows(sql + " ORDER BY created_at, id", args, "listing tokens")
+        return [Token.from_row(r) for r in rows]
 
     def held_reservations(self) -> list[Reservation]:
         cols = ", ".join(f"n.{c.strip()}" for c in NUMBER_COLUMNS.split(","))
@@ -477,6 +507,38 @@ class SQLTransaction(Transaction):
         )
         self.audit("void", old.record_id, {"number": number, "reason": reason})
         return entry(updated)
+
+    def add_user(self, user: User) -> None:
+        marks = ", ".join("?" * len(user.row()))
+        added = self.session.row(
+            f"INSERT INTO users ({_USER_COLUMNS}) VALUES ({marks}) "
+            "ON CONFLICT (name) DO NOTHING RETURNING name",
+            user.row(),
+        )
+        if added is None:
+            raise IntegrityError(f"there is a user {user.name!r} already")
+
+    def update_user(self, user: User) -> None:
+        name, password_hash, clearance, role, departments, disabled, _created, changed = user.row()
+        done = self.session.row(
+            "UPDATE users SET password_hash=?, clearance=?, role=?, departments=?, disabled=?, "
+            "changed_at=? WHERE name=? RETURNING name",
+            (password_hash, clearance, role, departments, disabled, changed, name),
+        )
+        if done is None:
+            raise NotFoundError(f"no user {user.name!r}")
+
+    def add_token(self, token: Token) -> None:
+        if self.session.row("SELECT name FROM users WHERE name=?", (token.user,)) is None:
+            raise NotFoundError(f"no user {token.user!r}")
+        marks = ", ".join("?" * len(token.row()))
+        self.session.rows(f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES ({marks})", token.row())
+
+    def update_token(self, token: Token) -> None:
+        self.session.rows(
+            "UPDATE tokens SET revoked_at=?, last_used_at=? WHERE id=?",
+            (token.revoked_at, token.last_used_at, token.id),
+        )
 
     def hold_lease(self, lease: Lease, number: str) -> None:
         owner = lease.owner
