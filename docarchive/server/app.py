@@ -166,31 +166,38 @@ class _BodyLimit:
                 await _error(400, "bad_request", "bad Content-Length")(scope, receive, send)
                 return
         seen = 0
-        started = False
+        over = False
 
         async def counted() -> MutableMapping[str, Any]:
-            nonlocal seen
+            nonlocal seen, over
+            if over:  # the parser asks for more: the body ends here for it
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > cap:
-                    raise _TooLarge
+                    over = True
+                    return {"type": "http.disconnect"}
             return message
 
+        answered = False
+
         async def sending(message: MutableMapping[str, Any]) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+            # whatever the application makes of a cut body, the answer is 413
+            nonlocal answered
+            if not over:
+                answered = answered or message["type"] == "http.response.start"
+                await send(message)
+            elif message["type"] == "http.response.start" and not answered:
+                answered = True
+                await too_large(scope, receive, send)
 
         try:
             await self.app(scope, counted, sending)
-        except _TooLarge:
-            if not started:
-                await too_large(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
+        except Exception:
+            if not over or answered:
+                raise
+            await too_large(scope, receive, send)
 
 
 _SECURITY_HEADERS = {

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from ..accounts import Token, User
 from ..catalog.base import GENESIS, Catalog
 from ..errors import IntegrityError, NotFoundError, NumberingError, ReservationVoidedError
 from ..followup import FollowupError, Referral
@@ -435,6 +436,49 @@ class CatalogConformance:
         assert catalog.get("circ-1") is None
         found = catalog.find_number(NUMBER)
         assert found is not None and found.reason == "أُلغي بقرار المدير"
+
+    def test_users_and_tokens(self, catalog: Catalog) -> None:
+        user = User(
+            name="سعاد.الربيعي",
+            password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
+            clearance=Classification.SECRET,
+            role="officer",
+            departments=("الدائرة القانونية", "قسم العقود"),
+            created_at="2026-03-01T09:00:00+00:00",
+            changed_at="2026-03-01T09:00:00+00:00",
+        )
+        with catalog.transaction("admin") as tx:
+            tx.add_user(user)
+        assert catalog.get_user(user.name) == user
+        assert catalog.get_user("nobody") is None
+        with pytest.raises(IntegrityError, match="already"), catalog.transaction("a") as tx:
+            tx.add_user(replace(user, role="admin"))
+        assert catalog.get_user(user.name) == user, "a refused user changes nothing"
+        changed = replace(user, disabled=True, clearance=Classification.INTERNAL, changed_at="x")
+        with catalog.transaction("admin") as tx:
+            tx.update_user(changed)
+        assert catalog.users() == [changed]
+        with pytest.raises(NotFoundError), catalog.transaction("admin") as tx:
+            tx.update_user(replace(user, name="nobody"))
+        token = Token(
+            id="0123456789abcdef",
+            user=user.name,
+            label="نظام الموارد البشرية",
+            secret_hash="ab" * 32,
+            created_at="2026-03-01T09:00:00+00:00",
+            expires_at="2026-04-01T09:00:00+00:00",
+        )
+        with catalog.transaction("admin") as tx:
+            tx.add_token(token)
+        with pytest.raises(NotFoundError), catalog.transaction("admin") as tx:
+            tx.add_token(replace(token, id="fedcba9876543210", user="nobody"))
+        assert catalog.get_token(token.id) == token
+        revoked = replace(token, revoked_at="2026-03-02T09:00:00+00:00", last_used_at="y")
+        with catalog.transaction("admin") as tx:
+            tx.update_token(revoked)
+        assert catalog.tokens(user.name) == [revoked] == catalog.tokens()
+        assert catalog.tokens("someone-else") == []
+        assert catalog.last_change() == 0, "users and tokens are not records"
 
     def test_void_twice_is_refused(self, catalog: Catalog) -> None:
         number = self.issue(catalog, "circ-1").number or ""
