@@ -54,6 +54,13 @@ def test_every_route_needs_a_valid_token(api: Api, method: str, path: str) -> No
     for header in ("Bearer", "Basic bGF5bGE6eA==", "Bearer da_nothing", "Bearer " + "a" * 5000):
         error = _errors_as_json(call(path, headers={"Authorization": header}), 401)
         assert error["code"] == "unauthorized"
+    # a revoked and an expired token of a user who may do everything
+    revoked = api.archive.create_token("admin", label="revoked")
+    api.archive.revoke_token(revoked.info.id)
+    expired = api.archive.create_token("admin", label="expired", expires_days=1e-9).token
+    for token, why in ((revoked.token, "revoked"), (expired, "expired")):
+        error = _errors_as_json(call(path, headers={"Authorization": f"Bearer {token}"}), 401)
+        assert why in error["message"]
     # a well-formed token with a wrong secret
     token = api.tokens["admin"]
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
