@@ -180,6 +180,14 @@ class Transaction(ABC):
     def update_token(self, token: Token) -> None:
         """Store a token's revocation or last use."""
 
+    @abstractmethod
+    def import_user(self, user: User) -> bool:
+        """Copy a user verbatim (migrate); False if the name is there already."""
+
+    @abstractmethod
+    def import_token(self, token: Token) -> bool:
+        """Copy a token verbatim (migrate); False if it is there already."""
+
     # -- referral and follow-up (migration 3) ---------------------------------------------------
 
     @abstractmethod

@@ -509,13 +509,7 @@ class SQLTransaction(Transaction):
         return entry(updated)
 
     def add_user(self, user: User) -> None:
-        marks = ", ".join("?" * len(user.row()))
-        added = self.session.row(
-            f"INSERT INTO users ({_USER_COLUMNS}) VALUES ({marks}) "
-            "ON CONFLICT (name) DO NOTHING RETURNING name",
-            user.row(),
-        )
-        if added is None:
+        if not self.import_user(user):
             raise IntegrityError(f"there is a user {user.name!r} already")
 
     def update_user(self, user: User) -> None:
@@ -539,6 +533,24 @@ class SQLTransaction(Transaction):
             "UPDATE tokens SET revoked_at=?, last_used_at=? WHERE id=?",
             (token.revoked_at, token.last_used_at, token.id),
         )
+
+    def import_user(self, user: User) -> bool:
+        marks = ", ".join("?" * len(user.row()))
+        added = self.session.row(
+            f"INSERT INTO users ({_USER_COLUMNS}) VALUES ({marks}) "
+            "ON CONFLICT (name) DO NOTHING RETURNING name",
+            user.row(),
+        )
+        return added is not None
+
+    def import_token(self, token: Token) -> bool:
+        marks = ", ".join("?" * len(token.row()))
+        added = self.session.row(
+            f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES ({marks}) "
+            "ON CONFLICT (id) DO NOTHING RETURNING id",
+            token.row(),
+        )
+        return added is not None
 
     def hold_lease(self, lease: Lease, number: str) -> None:
         owner = lease.owner
