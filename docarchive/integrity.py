@@ -1,5 +1,6 @@
-"""Integrity: every blob re-hashed, every record checked against its audit event, and the
-audit chain walked; :meth:`Integrity.verify` names exactly what is wrong."""
+"""Integrity: every blob re-hashed, every record checked against its audit event, the
+audit chain walked, and the archive's local files checked against the permission policy;
+:meth:`Integrity.verify` names exactly what is wrong."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class Problem:
     record_id: str | None = None
     sha256: str | None = None
     event: int | None = None
+    #: The file or folder a ``permissions-open`` problem is about.
+    path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -69,6 +72,11 @@ class Integrity:
         before their record, so a failed issue or a crash in between leaves one behind, and
         the storage cannot tell those from others. ``strict`` makes orphans problems. Storage
         that does not answer raises StorageError (it is not N missing blobs).
+
+        ``permissions-open``: a file or folder of the archive on this machine (the archive
+        folder, local blobs, the SQLite catalog, the index, quarantine) that other
+        accounts, or a group the policy does not name, may read, write or enter (see
+        :mod:`docarchive.permissions`); ``path`` names it.
         """
         report = VerifyReport()
         checked: dict[str, str | None] = {}
@@ -144,6 +152,15 @@ class Integrity:
                 sha256=sha256,
             )
             (report.problems if strict else report.notices).append(orphan)
+        for path, found in self.core.files.exposed():
+            report.problems.append(
+                Problem(
+                    "permissions-open",
+                    f"{path}: {found}, beyond the permission policy "
+                    f"({self.core.permissions.access})",
+                    path=str(path),
+                )
+            )
         return report
 
     def _check_blob(self, sha256: str, stored: set[str] | None = None) -> str | None:

@@ -53,7 +53,7 @@ def test_layout_is_ab_cd_sha(store: LocalStorage) -> None:
 
 def test_blob_file_is_read_only(store: LocalStorage) -> None:
     key = store.put(b"read only").sha256
-    assert stat.S_IMODE(blob_path(store, key).stat().st_mode) == 0o444
+    assert stat.S_IMODE(blob_path(store, key).stat().st_mode) == 0o400  # owner only, read only
 
 
 def test_same_bytes_again_leaves_the_file_alone(store: LocalStorage) -> None:
