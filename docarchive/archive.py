@@ -165,7 +165,8 @@ class Archive:
 
         The folder and what is kept in it follow the permission policy: owner only (0700
         folders, 0600 files, 0400 blobs) unless ``[security] group`` names a group. Opening
-        brings the folder, its top files, the catalog and the index to the policy.
+        brings what libraries wrote (the catalog's -wal and -shm, the index) to the policy;
+        ``verify`` reports anything else open beyond it (``fix_permissions`` fixes it).
         """
         if isinstance(root_or_settings, Settings):
             return cls._compose(root_or_settings, clock)._ready()
@@ -197,6 +198,7 @@ class Archive:
                 shutil.rmtree(root, ignore_errors=True)
             raise
         settings.write(backends=backends, creator=overrides.get("creator"))
+        archive.core.files.fix_all()  # all of it just made here: the policy's group too
         return archive._ready()
 
     @classmethod
@@ -213,7 +215,7 @@ class Archive:
         reserved by dead processes voided, index caught up, and the archive's own files
         brought to the permission policy."""
         files = self.core.files
-        files.fix_open()
+        files.after_open()
         self.core.permissions.folder(self.settings.root / "quarantine")
         self.void_interrupted()
         self.catch_up()

@@ -40,6 +40,8 @@ class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
     #: Findings that do not fail verify: blobs no record refers to (``blob-orphan``).
     notices: list[Problem] = field(default_factory=list)
+    #: Files and folders brought to the permission policy first (``fix_permissions``).
+    permissions_fixed: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -53,6 +55,11 @@ class VerifyReport:
             "events": self.events,
             "problems": [p.to_dict() for p in self.problems],
             "notices": [p.to_dict() for p in self.notices],
+            **(
+                {}
+                if self.permissions_fixed is None
+                else {"permissions_fixed": self.permissions_fixed}
+            ),
         }
 
 
@@ -62,7 +69,7 @@ class Integrity:
     def __init__(self, core: Core) -> None:
         self.core = core
 
-    def verify(self, *, strict: bool = False) -> VerifyReport:
+    def verify(self, *, strict: bool = False, fix_permissions: bool = False) -> VerifyReport:
         """Re-hash every blob and walk the audit chain; name exactly what is wrong.
 
         Problems: ``blob-missing`` (a record's file is not in storage), ``blob-corrupt``
@@ -76,9 +83,13 @@ class Integrity:
         ``permissions-open``: a file or folder of the archive on this machine (the archive
         folder, local blobs, the SQLite catalog, the index, quarantine) that other
         accounts, or a group the policy does not name, may read, write or enter (see
-        :mod:`docarchive.permissions`); ``path`` names it.
+        :mod:`docarchive.permissions`); ``path`` names it. ``fix_permissions`` first brings
+        every local file and folder of the archive to the policy (for an archive made before
+        it, or after ``[security] group`` changed); ``permissions_fixed`` counts them.
         """
         report = VerifyReport()
+        if fix_permissions:
+            report.permissions_fixed = self.core.files.fix_all()
         checked: dict[str, str | None] = {}
         # raises StorageError when the storage is unreachable
         stored = set(self.core.storage.keys())
@@ -156,8 +167,7 @@ class Integrity:
             report.problems.append(
                 Problem(
                     "permissions-open",
-                    f"{path}: {found}, beyond the permission policy "
-                    f"({self.core.permissions.access})",
+                    f"{path}: {found}",
                     path=str(path),
                 )
             )

@@ -21,7 +21,8 @@ file written (``fchmod`` on its open descriptor, before its first byte), so the 
 umask never matters. Files that libraries write themselves — SQLite's catalog (created
 here first, 0600, so SQLite gives its ``-wal`` and ``-shm`` the same mode), a search
 engine's segments — are brought to the policy by :meth:`Policy.fix_tree` after they
-write (:class:`LocalFiles` does it on open and after each index write); they are written
+write (:class:`LocalFiles` does it when an archive is made, on open and after each index
+write); they are written
 inside folders that are already private, the archive root (0700) being the first defence.
 :meth:`LocalFiles.exposed` lists whatever is open beyond the policy, for ``verify``.
 """
@@ -202,7 +203,11 @@ class Policy:
             found.append(f"group {_group_name(st.st_gid)} may {words(extra)}")
         if not found:
             return ""
-        return f"{', '.join(found)} (mode {mode:04o}; the policy allows {allowed & 0o777:04o})"
+        policy = "owner only" if self.gid is None else f"group {self.group} {self.access[6:]}"
+        return (
+            f"{', '.join(found)} (mode {mode:04o}; the policy, {policy}, allows "
+            f"{allowed & 0o777:04o})"
+        )
 
     def fix_tree(self, top: str | os.PathLike[str], kind: Kind = "file") -> int:
         """Bring ``top`` and everything below it to the policy (files as ``kind``),
@@ -211,14 +216,19 @@ class Policy:
         changed = 0
         for path, st, what in _tree(Path(top), kind):
             if self.wrong(st, what):
-                try:
-                    self.apply(path, what)
-                    changed += 1
-                except OSError as exc:
-                    if exc.errno not in (errno.EPERM, errno.ENOENT, errno.EACCES):
-                        raise
-                    log.debug("cannot bring %s to the permission policy: %s", path, exc)
+                changed += self._apply_quietly(path, what)
         return changed
+
+    def _apply_quietly(self, path: Path, kind: Kind) -> int:
+        """:meth:`apply`, 1 when done; 0 (logged) when not allowed or gone meanwhile."""
+        try:
+            self.apply(path, kind)
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOENT, errno.EACCES):
+                raise
+            log.debug("cannot bring %s to the permission policy: %s", path, exc)
+            return 0
+        return 1
 
 
 def _group_name(gid: int) -> str:
@@ -304,43 +314,42 @@ class LocalFiles:
             ]
         return found
 
-    def fix_open(self) -> None:
-        """On open: the root folder, the files kept at its top (settings, stamp key), its
-        quarantine folder, the catalog's files and the whole index folder to the policy.
-        Blobs and quarantined inputs are written with their modes and not walked here."""
-        self.policy.folder(self.root)
-        self._fix(self.root, "folder")
-        for entry in os.scandir(self.root):
-            if not entry.is_symlink() and entry.is_file():
-                self._fix(Path(entry.path), "file")
-        for name in ("quarantine",):
-            if (self.root / name).is_dir():
-                self._fix(self.root / name, "folder")
-        if self.blobs is not None and self.blobs.is_dir():
-            self._fix(self.blobs, "folder")
+    def after_open(self) -> None:
+        """On open: what libraries wrote on their own brought to the policy — the catalog's
+        ``-wal``, ``-shm`` and ``-journal`` files and the index folder. What the archive
+        writes itself already has its mode; anything else open beyond the policy is for
+        ``verify`` to report, not to be changed behind the administrator's back."""
         if self.catalog is not None:
-            for side in ("", *_SQLITE_SIDE_FILES):
+            for side in _SQLITE_SIDE_FILES:
                 self._fix(self.catalog.with_name(self.catalog.name + side), "file")
         self.after_index_write()
+
+    def fix_all(self) -> int:
+        """Every local file and folder of the archive brought to the policy (for a new
+        archive, for an archive made before the policy, or after ``[security] group``
+        changed); returns how many were changed."""
+        trees = self.trees()
+        inner = frozenset(path for path, _ in trees[1:])
+        changed = 0
+        for top, kind in trees:
+            for path, st, what in _tree(top, kind, inner - {top}):
+                if self.policy.wrong(st, what):
+                    changed += self._fix(path, what)
+        return changed
 
     def after_index_write(self) -> None:
         """After the search engine wrote: its folder brought to the policy."""
         if self.index is not None:
             self.policy.fix_tree(self.index)
 
-    def _fix(self, path: Path, kind: Kind) -> None:
+    def _fix(self, path: Path, kind: Kind) -> int:
         try:
             st = path.lstat()
         except FileNotFoundError:
-            return
+            return 0
         if stat.S_ISLNK(st.st_mode) or not self.policy.wrong(st, kind):
-            return
-        try:
-            self.policy.apply(path, kind)
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOENT, errno.EACCES):
-                raise
-            log.debug("cannot bring %s to the permission policy: %s", path, exc)
+            return 0
+        return self.policy._apply_quietly(path, kind)
 
     def exposed(self) -> Iterator[tuple[Path, str]]:
         """Every local file or folder of the archive open beyond the policy."""

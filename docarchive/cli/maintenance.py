@@ -74,16 +74,29 @@ def init(
 
 @click.command("verify")
 @click.option("--strict", is_flag=True, help="Blobs no record refers to are problems too.")
+@click.option(
+    "--fix-permissions",
+    is_flag=True,
+    help="First bring every local file and folder of the archive to the permission policy "
+    "(an archive made before it, or after [security] group changed).",
+)
 @archive_and_json_options
-def verify(archive: Archive, actor: str | None, strict: bool, as_json: bool) -> None:
-    """Re-hash every blob and walk the audit chain; exit 1 if anything is wrong.
+def verify(
+    archive: Archive, actor: str | None, strict: bool, fix_permissions: bool, as_json: bool
+) -> None:
+    """Re-hash every blob, walk the audit chain and check who may read the archive's files;
+    exit 1 if anything is wrong.
 
     Blobs that no record refers to (left by a failed or interrupted write) are listed as
-    notices and do not fail, unless --strict.
+    notices and do not fail, unless --strict. Files or folders open beyond the permission
+    policy (0700 folders, 0600 files, 0400 blobs, or the [security] group's modes) are
+    problems (permissions-open).
     """
-    report = archive.verify(strict=strict)
+    report = archive.verify(strict=strict, fix_permissions=fix_permissions)
 
     def text() -> None:
+        if report.permissions_fixed is not None:
+            click.echo(f"brought {report.permissions_fixed} files or folders to the policy")
         for p in report.problems:
             click.echo(f"PROBLEM {p.code}: {p.message}")
         for p in report.notices:
