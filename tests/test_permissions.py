@@ -82,13 +82,7 @@ def _modes(root: Path) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {"folder": set(), "blob": set(), "file": set()}
     for path in _everything(root):
         st = path.lstat()
-        what = (
-            "folder"
-            if stat.S_ISDIR(st.st_mode)
-            else "blob"
-            if blobs in path.parents
-            else "file"
-        )
+        what = "folder" if stat.S_ISDIR(st.st_mode) else "blob" if blobs in path.parents else "file"
         found[what].add(f"{stat.S_IMODE(st.st_mode):04o}")
     return found
 
