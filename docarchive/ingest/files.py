@@ -254,12 +254,20 @@ class Folder:
         try:
             fd = os.open(entry.name, flags, dir_fd=self.fd)
         except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR) and self._now_a_link(entry.name):
+                raise UnsafeInputError(str(label), LINK_REFUSED) from None
             raise _open_error(str(label), exc) from None
         st = os.fstat(fd)
         if (st.st_dev, st.st_ino) != ident:
             os.close(fd)
             raise UnsafeInputError(str(label), SWAPPED)
         return Folder(fd, label, self.location / entry.name, self.follow, self._seen | {ident})
+
+    def _now_a_link(self, name: str) -> bool:
+        try:
+            return stat.S_ISLNK(os.stat(name, dir_fd=self.fd, follow_symlinks=False).st_mode)
+        except OSError:
+            return False
 
     def close(self) -> None:
         if self.fd >= 0:
