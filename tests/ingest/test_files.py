@@ -10,6 +10,7 @@ during a batch is recorded (the real file behind each descriptor, from /proc/sel
 from __future__ import annotations
 
 import builtins
+import contextlib
 import io
 import json
 import os
@@ -56,10 +57,8 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     real_os_open, real_open = os.open, builtins.open
 
     def note(fd: int) -> None:
-        try:
+        with contextlib.suppress(OSError):
             seen.append(os.readlink(f"/proc/self/fd/{fd}"))
-        except OSError:
-            pass
 
     def os_open(path: Any, flags: int, mode: int = 0o777, *, dir_fd: int | None = None) -> int:
         fd = real_os_open(path, flags, mode, dir_fd=dir_fd)
@@ -78,12 +77,16 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield seen
 
 
+def _stored(archive: Archive) -> set[bytes]:
+    """The bytes of every blob in the archive."""
+    return set(map(archive.blob, archive.storage.keys()))
+
+
 def _nothing_from(outside: Path, archive: Archive, opened: list[str]) -> None:
     """Nothing under ``outside`` was opened, archived, kept in quarantine or indexed."""
     assert [p for p in opened if p.startswith(str(outside))] == []
     outside_files = {p.read_bytes() for p in outside.rglob("*") if p.is_file()}
-    stored = {archive.blob(key) for key in archive.storage.keys()}
-    assert stored.isdisjoint(outside_files)
+    assert _stored(archive).isdisjoint(outside_files)
     kept = archive.settings.root / "quarantine"
     assert {p.read_bytes() for p in kept.rglob("input")}.isdisjoint(outside_files)
     assert archive.search("Confidential budget").total == 0
@@ -287,7 +290,7 @@ def test_a_real_race_never_reads_what_is_outside(tmp_path: Path, outside: Path, 
 
         met = _flip_while(drop, budget, kit, rounds)
         assert archive.search("Confidential").total == 0
-        assert budget.read_bytes() not in {archive.blob(k) for k in archive.storage.keys()}
+        assert budget.read_bytes() not in _stored(archive)
         assert met, outcomes  # the race was run: refused at the listing and at the opening
         assert set(outcomes) <= {LINK_REFUSED, SWAPPED, "no such file"}
 
