@@ -9,6 +9,7 @@ the archive did."""
 
 from __future__ import annotations
 
+import errno
 import grp
 import json
 import os
@@ -125,6 +126,26 @@ def test_a_group_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     (tmp_path / "docarchive.toml").write_text('[security]\ngrup = "x"\n', encoding="utf-8")
     with pytest.raises(ConfigurationError, match=r"unknown setting 'grup' in \[security\]"):
         Settings.load(tmp_path, environ={})
+
+
+def test_writing_never_follows_a_link_and_folders_are_made_private(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("ملف خارج الأرشيف", encoding="utf-8")
+    planted = tmp_path / "docarchive.toml"
+    planted.symlink_to(elsewhere)
+    with pytest.raises(OSError) as info:
+        Policy().write_file(planted, b"[office]\n")
+    assert info.value.errno == errno.ELOOP
+    assert elsewhere.read_text("utf-8") == "ملف خارج الأرشيف"
+    old = os.umask(0)
+    try:
+        made = Policy().folder(tmp_path / "a" / "b" / "c")
+        Policy().write_file(made / "reason.txt", "سبب الحجز\n".encode())
+    finally:
+        os.umask(old)
+    modes = [stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "a", made.parent, made)]
+    assert modes == [0o700, 0o700, 0o700]
+    assert stat.S_IMODE((made / "reason.txt").stat().st_mode) == 0o600
 
 
 # -- whatever the umask -------------------------------------------------------------------------
