@@ -24,6 +24,7 @@ from .errors import (
     SearchError,
     StorageError,
     TemplateError,
+    UnsafeInputError,
 )
 from .limits import Limits
 from .records import Classification, FileRef, Record
@@ -52,6 +53,7 @@ __all__ = [
     "Settings",
     "StorageError",
     "TemplateError",
+    "UnsafeInputError",
     "VerifyReport",
     "__version__",
 ]

@@ -165,7 +165,13 @@ class Archive:
         """Open the archive at a folder (created with defaults if absent or empty).
 
         ``overrides`` take precedence over the environment and ``docarchive.toml``:
-        ``storage``, ``catalog``, ``index`` (backend URLs), ``clearance``, ``timezone``.
+        ``storage``, ``catalog``, ``index`` (backend URLs), ``clearance``, ``timezone``,
+        ``group`` and ``group_access`` (``[security]``, see :mod:`docarchive.permissions`).
+
+        The folder and what is kept in it follow the permission policy: owner only (0700
+        folders, 0600 files, 0400 blobs) unless ``[security] group`` names a group. Opening
+        brings what libraries wrote (the catalog's -wal and -shm, the index) to the policy;
+        ``verify`` reports anything else open beyond it (``fix_permissions`` fixes it).
         """
         if isinstance(root_or_settings, Settings):
             return cls._compose(root_or_settings, clock)._ready()
@@ -189,7 +195,7 @@ class Archive:
                     "means (PGPASSWORD or ~/.pgpass, boto3's credential chain)"
                 )
         created = not root.exists()
-        root.mkdir(parents=True, exist_ok=True)
+        settings.permissions.folder(root)  # 0700 (or the group's mode), whatever the umask
         try:
             archive = cls._compose(settings, clock)
         except BaseException:
@@ -197,6 +203,7 @@ class Archive:
                 shutil.rmtree(root, ignore_errors=True)
             raise
         settings.write(backends=backends, creator=overrides.get("creator"))
+        archive.core.files.fix_all()  # all of it just made here: the policy's group too
         return archive._ready()
 
     @classmethod
@@ -210,10 +217,14 @@ class Archive:
 
     def _ready(self) -> Archive:
         """Bring a freshly opened archive up to date: quarantine folder, numbers left
-        reserved by dead processes voided, index caught up."""
-        (self.settings.root / "quarantine").mkdir(parents=True, exist_ok=True)
+        reserved by dead processes voided, index caught up, and the archive's own files
+        brought to the permission policy."""
+        files = self.core.files
+        files.after_open()
+        self.core.permissions.folder(self.settings.root / "quarantine")
         self.void_interrupted()
         self.catch_up()
+        files.after_index_write()  # the engine may have made its files while opening
         return self
 
     @classmethod
@@ -225,16 +236,29 @@ class Archive:
         catalog: str | None = None,
         index: str | None = None,
         actor: str | None = None,
+        group: str | None = None,
+        group_access: str | None = None,
     ) -> Archive:
         """Create a new archive in ``root`` (refuses a folder that already holds one).
 
         ``actor`` (default: ``DOCARCHIVE_USER`` or the OS user) is written into the
-        settings with the highest clearance, until the settings say otherwise.
+        settings with the highest clearance, until the settings say otherwise. ``group``
+        (with ``group_access`` "read", the default, or "write") is written as
+        ``[security] group``: that group may read (or write) what the archive writes;
+        without it, everything is private to the account that runs it.
         """
         path = Path(root)
         if (path / SETTINGS_FILE).exists():
             raise ConfigurationError(f"{path} already holds an archive ({SETTINGS_FILE})")
-        return cls.open(path, storage=storage, catalog=catalog, index=index, creator=actor)
+        return cls.open(
+            path,
+            storage=storage,
+            catalog=catalog,
+            index=index,
+            creator=actor,
+            group=group,
+            group_access=group_access,
+        )
 
     def close(self) -> None:
         self._numbers.close()

@@ -30,6 +30,10 @@ argument > ``DOCARCHIVE_*`` environment variable > ``docarchive.toml`` > default
     [limits]               # see docarchive.limits
     pdf_pages = 2000
 
+    [security]             # see docarchive.permissions: owner only unless a group is named
+    group = "docarchive"   # this group may read what the archive writes
+    group_access = "read"  # or "write": its members may write too
+
     [followup]             # referral and follow-up: see docarchive.followup
     working_days = true
     holidays = ["2026-01-06"]
@@ -65,6 +69,7 @@ from .errors import ConfigurationError
 from .followup import FollowupSettings
 from .limits import Limits
 from .numbering import DEFAULT_SERIES, SeriesConfig
+from .permissions import GROUP_ACCESS, Policy
 from .records import Classification
 from .server.settings import ServerSettings
 from .stamping import StampStyle
@@ -82,7 +87,9 @@ _TABLES = {
     "issue",
     "followup",
     "server",
+    "security",
 }
+_SECURITY = ("group", "group_access")
 
 
 def default_root(environ: Mapping[str, str] | None = None) -> Path:
@@ -128,6 +135,16 @@ class Settings:
     reservation_timeout_s: float = 600
     followup: FollowupSettings = field(default_factory=FollowupSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    #: ``[security] group``: the one group that may read (``group_access = "read"``) or
+    #: read and write (``"write"``) what the archive writes; None: owner only.
+    group: str | None = None
+    group_access: str = "read"
+
+    @property
+    def permissions(self) -> Policy:
+        """The permission policy of what this archive writes (:mod:`docarchive.permissions`);
+        ConfigurationError when the group named does not exist."""
+        return Policy.of(self.group, self.group_access)
 
     def stamp_key(self, environ: Mapping[str, str] | None = None) -> bytes:
         """The key of stamp verification codes: ``DOCARCHIVE_STAMP_KEY`` (hex), else the
@@ -149,6 +166,7 @@ class Settings:
         # opening a new archive at once agree on one key, and none reads a half-written file.
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".stamp.key.")
         try:
+            self.permissions.apply_fd(fd)  # 0600, or 0640/0660 for the policy's group
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32) + "\n")
                 fh.flush()
@@ -212,6 +230,20 @@ class Settings:
             raise ConfigurationError(f"unknown time zone {tz!r} in [office] timezone") from None
 
         tdir = templates.get("folder")
+        security = _table(doc, "security")
+        if set(security) - set(_SECURITY):
+            raise ConfigurationError(
+                f"unknown setting {sorted(set(security) - set(_SECURITY))[0]!r} in [security] "
+                f"(known: {', '.join(_SECURITY)})"
+            )
+        group = overrides.get("group") or security.get("group") or None
+        group_access = str(overrides.get("group_access") or security.get("group_access", "read"))
+        if group is not None and not isinstance(group, str):
+            raise ConfigurationError("[security] group must be the name of a group")
+        if group_access not in GROUP_ACCESS:
+            raise ConfigurationError(
+                f"[security] group_access must be 'read' or 'write', not {group_access!r}"
+            )
         issue = _table(doc, "issue")
         known_issue = {
             "pdf",
@@ -285,6 +317,8 @@ class Settings:
             reservation_timeout_s=_seconds(issue.get("reservation_timeout_seconds", 600)),
             followup=FollowupSettings.from_settings(_table(doc, "followup")),
             server=ServerSettings.from_settings(_table(doc, "server")),
+            group=group,
+            group_access=group_access,
         )
 
     def write(
@@ -320,8 +354,10 @@ class Settings:
             }
             for name, s in sorted(self.series.items())
         }
+        if self.group:
+            doc["security"] = {"group": self.group, "group_access": self.group_access}
         path = self.root / SETTINGS_FILE
-        path.write_text(tomli_w.dumps(doc), encoding="utf-8")
+        self.permissions.write_file(path, tomli_w.dumps(doc).encode("utf-8"))
         return path
 
 

@@ -178,7 +178,7 @@ def test_verify_names_a_flipped_byte(archive: Archive, circular_data):
     assert archive.verify().ok
     sha = record.files[0].sha256
     path = archive.settings.root / "blobs" / sha[:2] / sha[2:4] / sha
-    path.chmod(0o644)
+    path.chmod(0o600)  # writable by its owner only: the corruption, not a permission problem
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))

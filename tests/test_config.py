@@ -241,7 +241,7 @@ def test_unknown_table(tmp_path: Path) -> None:
         ConfigurationError,
         match=re.escape(
             "unknown table [ofice] (known: access, backends, followup, issue, limits, office, "
-            "series"
+            "security, series"
         ),
     ):
         Settings.load(tmp_path, environ={})

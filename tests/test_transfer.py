@@ -195,7 +195,7 @@ def test_migrate_stops_on_a_corrupt_source_blob(
         record = source.issue("circular", circular_data)
         sha = record.files[0].sha256
         path = source.settings.root / "blobs" / sha[:2] / sha[2:4] / sha
-        path.chmod(0o644)
+        path.chmod(0o600)  # writable by its owner only: the corruption, not a permission problem
         path.write_bytes(b"not what was stored")
         with pytest.raises(IntegrityError, match=f"blob {sha} .* is corrupt"):
             source.migrate((tmp_path / "b").as_uri(), f"sqlite://{tmp_path / 'c.sqlite'}")

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import ConfigurationError, DocArchiveError
+from ..permissions import Policy
 from .base import Transaction
 from .schema import META_TABLE, migrations
 from .sql import Session, SQLCatalog, SQLTransaction
@@ -44,7 +45,10 @@ class SQLiteCatalog(SQLCatalog):
         self.url = f"sqlite://{quote(str(self.path))}"
         self._local = threading.local()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # owner only until the archive applies its policy; SQLite gives its -wal and
+            # -shm files the mode of the database file
+            Policy().folder(self.path.parent)
+            Policy().create_file(self.path)
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise ConfigurationError(f"{self.path}: not a usable SQLite catalog: {exc}") from exc

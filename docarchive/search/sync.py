@@ -10,7 +10,7 @@ and instructions to their text.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from ..catalog import Catalog
@@ -27,9 +27,16 @@ log = logging.getLogger(__name__)
 class IndexSync:
     """Catch-up and rebuild of one index from one catalog."""
 
-    def __init__(self, catalog: Catalog, index: SearchIndex) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        index: SearchIndex,
+        after_write: Callable[[], None] | None = None,
+    ) -> None:
         self.catalog = catalog
         self.index = index
+        #: Called after the index wrote (the permission policy's fix-up of its files).
+        self.after_write = after_write
 
     def catch_up(self) -> int:
         """Apply catalog changes the index has not seen; returns the change it reached.
@@ -40,6 +47,7 @@ class IndexSync:
         so opening an archive never fails on it.
         """
         applied = 0
+        wrote = False
         try:
             applied = self.index.applied()
             if applied > self.catalog.last_change():
@@ -60,6 +68,9 @@ class IndexSync:
                     through,
                 )
                 applied = max(through, self.index.applied())
+                wrote = True
+            if wrote:
+                self._written()
             return applied
         except IndexBusy:
             log.info("index busy; it will catch up later")
@@ -77,8 +88,13 @@ class IndexSync:
         """
         through = self.catalog.last_change()
         count = self.index.rebuild(self._indexable_records(), through)
+        self._written()
         self.catch_up()
         return count
+
+    def _written(self) -> None:
+        if self.after_write is not None:
+            self.after_write()
 
     def _indexable_records(self, batch_size: int = 500) -> Iterator[Record]:
         """Every record as the index should see it, read in batches."""
