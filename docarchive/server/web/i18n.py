@@ -182,3 +182,63 @@ _ALL = {"ar": _AR, "en": _EN}
 def words(lang: str) -> dict[str, str]:
     """The words of ``lang`` (Arabic for anything else)."""
     return _ALL.get(lang, _AR)
+
+
+_KINDS = {
+    "ar": {
+        "circular": "تعميم",
+        "decision": "قرار",
+        "assignment": "كتاب إحالة",
+        "letter_en": "كتاب بالإنكليزية",
+        "scan": "وارد ممسوح",
+        "mail": "بريد وارد",
+        "attachment": "مرفق",
+    },
+    "en": {
+        "circular": "circular",
+        "decision": "decision",
+        "assignment": "assignment book",
+        "letter_en": "letter in English",
+        "scan": "scan",
+        "mail": "mail",
+        "attachment": "attachment",
+    },
+}
+
+_FIELDS = {
+    "ar": {
+        "subject": "الموضوع",
+        "body": "نص الكتاب",
+        "recipients": "إلى",
+        "recipient.name": "اسم المرسل إليه",
+        "signatory.name": "اسم الموقّع",
+        "signatory.title": "منصب الموقّع",
+        "copies": "صورة منه إلى",
+        "references": "الإشارات",
+        "preamble": "الديباجة",
+        "articles": "المواد",
+        "members": "الأعضاء",
+        "contractor.name": "اسم المقاول",
+        "tender.number": "رقم المناقصة",
+        "tender.title": "عنوان المناقصة",
+        "tender.announced": "تاريخ الإعلان",
+        "items": "الفقرات",
+        "total_amount": "المبلغ الكلي",
+        "currency": "العملة",
+        "duration_days": "مدة التنفيذ (يوم)",
+        "total_in_words": "المبلغ كتابة",
+        "greeting": "التحية",
+        "closing": "الختام",
+    },
+    "en": {},
+}
+
+
+def kind_name(lang: str, kind: str) -> str:
+    """A kind of record as staff call it."""
+    return _KINDS.get(lang, _KINDS["ar"]).get(kind, kind)
+
+
+def field_name(lang: str, field: str) -> str:
+    """A template field's label (its own name where none is known)."""
+    return _FIELDS.get(lang, {}).get(field, field.replace("_", " ").replace(".", " — "))

@@ -39,7 +39,7 @@ from ...archive import Archive
 from ...errors import AccessDeniedError, DocArchiveError, MissingFieldError, NotFoundError
 from ...records import Classification, Record
 from .charts import department_bars
-from .i18n import LANGUAGES, words
+from .i18n import LANGUAGES, field_name, kind_name, words
 
 __all__ = ["add_pages"]
 
@@ -126,7 +126,13 @@ def add_pages(app: FastAPI, archive: Archive, lock: threading.RLock) -> None:
         values.setdefault("user", viewer(request))
         values.setdefault("error", None)
         body = env.get_template(template).render(
-            lang=lang, t=words(lang), csrf=csrf, back=back, **values
+            lang=lang,
+            t=words(lang),
+            csrf=csrf,
+            back=back,
+            kind_name=lambda k: kind_name(lang, k),
+            field_name=lambda f: field_name(lang, f),
+            **values,
         )
         response = HTMLResponse(body, status_code=status)
         response.headers["content-security-policy"] = PAGE_CSP
