@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from .errors import TemplateError
 from .records import Classification, FileRef, Record, new_id
@@ -287,7 +288,10 @@ class Issuing:
         if settings.stamp_hijri:
             lines.append(f"الموافق: {hijri(when.date())}")
         lines.append(f"رمز التحقق: {code.split('-', 1)[1][:8]}")
-        return Stamp(f"{settings.office_name} — صادر", tuple(lines), qr=f"{number}|{code}")
+        # with [server] public_url, any phone camera opens the check page from the QR code
+        public = settings.server.public_url
+        qr = f"{public}/check/{quote(code, safe='')}" if public else f"{number}|{code}"
+        return Stamp(f"{settings.office_name} — صادر", tuple(lines), qr=qr)
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from .catalog import NumberEntry
 from .errors import NumberingError, ReservationVoidedError
@@ -183,6 +184,7 @@ class Numbers:
         since the number is printed beside the code on the stamp.
         """
         core = self.core
+        code = _code_of(code)
         try:
             record_id, _ = parse_code(code)
         except ValueError:
@@ -215,3 +217,15 @@ def _age(at: str, now: datetime) -> float:
         return (now - datetime.fromisoformat(at)).total_seconds()
     except (ValueError, TypeError):
         return float("inf")
+
+
+def _code_of(scanned: str) -> str:
+    """The verification code in what a stamp's QR code holds: the code itself, ``NUMBER|CODE``
+    (stamps without ``[server] public_url``) or ``https://…/check/CODE`` (with it)."""
+    text = scanned.strip()
+    if "/check/" in text:
+        text = text.rsplit("/check/", 1)[1].split("?", 1)[0].split("#", 1)[0]
+        text = unquote(text)
+    elif "|" in text:
+        text = text.rsplit("|", 1)[1]
+    return text.strip()

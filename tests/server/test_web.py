@@ -186,9 +186,7 @@ def test_search_in_arabic_click_a_facet_and_open_a_record(
     )
     browser.get(url + "/search?q=" + "الأرشفة")
     facet = next(
-        a
-        for a in browser.find_elements(By.CSS_SELECTOR, "a.facet")
-        if a.text.startswith("تعميم")
+        a for a in browser.find_elements(By.CSS_SELECTOR, "a.facet") if a.text.startswith("تعميم")
     )
     go(browser, facet)
     assert "kind=circular" in browser.current_url
