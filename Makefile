@@ -6,7 +6,7 @@ DEMO   ?= demo-archive
 EXTRAS ?= dev,pdf,postgres,s3,ocr,server
 DEMO_EXTRAS ?= pdf,ocr
 
-.PHONY: install install-demo demo test lint bench clean
+.PHONY: install install-demo install-serve demo serve test lint bench clean
 
 # What the demo needs: the folder archive, LibreOffice and the Amiri font, tesseract.
 $(VENV)/.demo: pyproject.toml
@@ -26,6 +26,13 @@ $(VENV)/.installed: pyproject.toml
 
 install-demo: $(VENV)/.demo
 
+# The web pages and the API on the demo archive: what the demo has, and the server extra.
+$(VENV)/.serve: $(VENV)/.demo
+	$(BIN)/pip install --quiet -e ".[$(DEMO_EXTRAS),server]"
+	touch $@
+
+install-serve: $(VENV)/.serve
+
 install: $(VENV)/.installed
 
 demo: install-demo
@@ -39,6 +46,16 @@ demo: install-demo
 	$(BIN)/docarchive --root $(DEMO) search expenditure
 	$(BIN)/docarchive --root $(DEMO) search "سعاد"
 	$(BIN)/docarchive --root $(DEMO) verify
+
+# Serve the demo archive at http://127.0.0.1:8000 (log in as demo / $(DEMO_PASSWORD)).
+DEMO_PASSWORD ?= demo-archive-2026
+serve: install-serve
+	[ -f $(DEMO)/docarchive.toml ] || $(MAKE) demo
+	$(BIN)/docarchive --root $(DEMO) users list | grep -q '^demo ' || \
+	    printf '%s\n' '$(DEMO_PASSWORD)' | $(BIN)/docarchive --root $(DEMO) users add demo \
+	    --clearance top-secret --role admin --password-stdin
+	@echo "log in at http://127.0.0.1:8000 as demo / $(DEMO_PASSWORD)"
+	$(BIN)/docarchive --root $(DEMO) serve --port 8000
 
 test: install lint
 	$(BIN)/python -m pytest -q

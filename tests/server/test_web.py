@@ -302,17 +302,22 @@ def test_answer_a_referral_from_the_inbox(site: dict[str, Any], browser: webdriv
     url = site["server"].url
     log_in(browser, url, "layla")
     browser.get(url + "/inbox")
+    browser.get(url + "/followup")
+    bars = browser.find_elements(By.CSS_SELECTOR, ".chart svg rect")
+    assert len(bars) >= 4, "the legend and one department's bars"
+    assert LEGAL in browser.find_element(By.CSS_SELECTOR, ".chart svg").text
+    shot(browser, "13-followup")
+    browser.get(url + "/inbox")
     cards = browser.find_elements(By.CSS_SELECTOR, "section.item")
     assert len(cards) == 1 and site["circular"].subject in cards[0].text
+    options = cards[0].find_elements(By.CSS_SELECTOR, "select[name=to] option")
+    assert [o.text for o in options] == ["دائرة العقود"], "refer onward to another department"
     shot(browser, "12-inbox")
     cards[0].find_element(By.NAME, "reply").send_keys(site["reply"].number)
     go(browser, cards[0].find_element(By.CSS_SELECTOR, "form[action$='/answer'] button"))
     assert not browser.find_elements(By.CSS_SELECTOR, "section.item")
     browser.get(f"{url}/records/{site['circular'].id}")
     assert "answered" in browser.find_element(By.CSS_SELECTOR, "table.referrals").text
-    browser.get(url + "/followup")
-    assert browser.find_element(By.CSS_SELECTOR, ".chart svg")
-    shot(browser, "13-followup")
     browser.get(url + "/register/circular")
     assert site["circular"].number in browser.page_source
     shot(browser, "14-register")

@@ -564,8 +564,14 @@ def add_pages(app: FastAPI, archive: Archive, lock: threading.RLock) -> None:
             items.sort(key=lambda i: (-(i.get("days_late") or 0), i.get("due") or ""))
             for i in items:
                 i.setdefault("days_late", 0)
+        targets = [d for d in archive.settings.followup.departments if d != department]
         return page(
-            request, "inbox.html", department=department, departments=departments, items=items
+            request,
+            "inbox.html",
+            department=department,
+            departments=departments,
+            targets=targets,
+            items=items,
         )
 
     @route("POST", "/inbox/{referral_id}/answer")
