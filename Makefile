@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-archive
-EXTRAS ?= dev,pdf,postgres,s3,ocr
+EXTRAS ?= dev,pdf,postgres,s3,ocr,server
 DEMO_EXTRAS ?= pdf,ocr
 
 .PHONY: install install-demo demo test lint bench clean

@@ -20,6 +20,9 @@ transfer               ``export``, ``import_bag``, ``migrate``              ``tr
 referrals              ``refer``, ``answer``, ``close_referral``,           ``referrals``
                        ``referral``, ``referrals``, ``followup``,
                        ``overdue``, ``incoming``, ``report``
+accounts               ``add_user``, ``user``, ``users``, ``disable_user``,  ``accounts``
+                       ``set_password``, ``login``, ``create_token``,
+                       ``tokens``, ``revoke_token``, ``authenticate``
 =====================  ===================================================  ================
 
 Each such method of ``Archive`` *is* the capability's method (same signature, same
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 from urllib.parse import urlsplit, urlunsplit
 
+from .accounts import Accounts
 from .catalog import Catalog, open_catalog
 from .config import SETTINGS_FILE, Settings
 from .core import Clock, Core
@@ -126,6 +130,7 @@ class Archive:
         self._integrity = Integrity(core)
         self._transfer = Transfer(core, self._searching)
         self._referrals = Referrals(core, self._templates)
+        self._accounts = Accounts(core)
 
     @property
     def settings(self) -> Settings:
@@ -256,6 +261,7 @@ class Archive:
         )
 
     def close(self) -> None:
+        self._numbers.close()
         self.index.close()
         self.catalog.close()
         self.storage.close()
@@ -309,6 +315,17 @@ class Archive:
     overdue = _Delegate("_referrals", Referrals.overdue)
     incoming = _Delegate("_referrals", Referrals.incoming)
     report = _Delegate("_referrals", Referrals.report)
+
+    add_user = _Delegate("_accounts", Accounts.add_user)
+    user = _Delegate("_accounts", Accounts.user)
+    users = _Delegate("_accounts", Accounts.users)
+    disable_user = _Delegate("_accounts", Accounts.disable_user)
+    set_password = _Delegate("_accounts", Accounts.set_password)
+    login = _Delegate("_accounts", Accounts.login)
+    create_token = _Delegate("_accounts", Accounts.create_token)
+    tokens = _Delegate("_accounts", Accounts.tokens)
+    revoke_token = _Delegate("_accounts", Accounts.revoke_token)
+    authenticate = _Delegate("_accounts", Accounts.authenticate)
 
 
 def _without_password(url: str) -> str:

@@ -71,6 +71,7 @@ from .limits import Limits
 from .numbering import DEFAULT_SERIES, SeriesConfig
 from .permissions import GROUP_ACCESS, Policy
 from .records import Classification
+from .server.settings import ServerSettings
 from .stamping import StampStyle
 
 __all__ = ["SETTINGS_FILE", "Settings", "default_actor", "default_root"]
@@ -85,6 +86,7 @@ _TABLES = {
     "templates",
     "issue",
     "followup",
+    "server",
     "security",
 }
 _SECURITY = ("group", "group_access")
@@ -130,8 +132,9 @@ class Settings:
     stamp: StampStyle = field(default_factory=StampStyle)
     stamp_hijri: bool = True
     stamp_key_file: Path | None = None
-    reservation_timeout_s: int = 600
+    reservation_timeout_s: float = 600
     followup: FollowupSettings = field(default_factory=FollowupSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
     #: ``[security] group``: the one group that may read (``group_access = "read"``) or
     #: read and write (``"write"``) what the archive writes; None: owner only.
     group: str | None = None
@@ -311,8 +314,9 @@ class Settings:
             ),
             stamp_hijri=bool(issue.get("hijri", True)),
             stamp_key_file=(base / str(issue["key_file"])) if issue.get("key_file") else None,
-            reservation_timeout_s=int(issue.get("reservation_timeout_seconds", 600)),
+            reservation_timeout_s=_seconds(issue.get("reservation_timeout_seconds", 600)),
             followup=FollowupSettings.from_settings(_table(doc, "followup")),
+            server=ServerSettings.from_settings(_table(doc, "server")),
             group=group,
             group_access=group_access,
         )
@@ -385,3 +389,12 @@ def _table(doc: Mapping[str, Any], name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigurationError(f"[{name}] in {SETTINGS_FILE} must be a table")
     return value
+
+
+def _seconds(value: Any) -> float:
+    """``[issue] reservation_timeout_seconds``: a number of seconds, not negative."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigurationError(
+            f"[issue] reservation_timeout_seconds must be a number of seconds, not {value!r}"
+        )
+    return float(value)

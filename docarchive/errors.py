@@ -35,6 +35,7 @@ __all__ = [
     "MissingFieldError",
     "NotFoundError",
     "NumberingError",
+    "ReservationVoidedError",
     "SearchError",
     "StorageError",
     "TemplateError",
@@ -65,6 +66,12 @@ class MissingFieldError(TemplateError):
 
 class NumberingError(DocArchiveError):
     """A number cannot be taken, voided or found."""
+
+
+class ReservationVoidedError(NumberingError):
+    """The number reserved for a document being made was voided before the document was
+    stored (by an administrator, or by another process that found its issuer gone): the
+    document is not stored under it, and the number stays void."""
 
 
 class FollowupError(DocArchiveError):

@@ -84,6 +84,8 @@ class MigrateReport:
     sequences: int = 0
     events_copied: int = 0
     events_present: int = 0
+    users: int = 0
+    tokens: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -170,6 +172,9 @@ def migrate(
         for series, office_code, period, last in sequences:
             tx.import_sequence(series, office_code, period, last)
     report.sequences = len(sequences)
+    with catalog.transaction(actor) as tx:  # the server's people, with their hashes as kept
+        report.users = sum(tx.import_user(u) for u in source_catalog.users())
+        report.tokens = sum(tx.import_token(t) for t in source_catalog.tokens())
     tick("registers", report.numbers + report.sequences, report.numbers + report.sequences)
 
     last = source_catalog.last_change()

@@ -229,6 +229,11 @@ class PostgresCatalog(SQLCatalog):
         self._local = threading.local()
         self._pid = os.getpid()
 
+    def close_thread(self) -> None:
+        conn: Conn | None = getattr(self._local, "conn", None)
+        if conn is not None and os.getpid() == self._pid:
+            self._discard(conn)
+
     def close(self) -> None:
         """Close every connection this catalog opened, in every thread."""
         if os.getpid() != self._pid:

@@ -93,6 +93,8 @@ class SQLiteCatalog(SQLCatalog):
             conn.close()
             self._local.conn = None
 
+    close_thread = close  # a connection is the calling thread's own
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE with bounded retry: wait for other writers, then commit or roll back."""
