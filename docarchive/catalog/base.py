@@ -304,6 +304,10 @@ class Catalog(ABC):
     def tokens(self, user: str | None = None) -> list[Token]:
         """The tokens of one user (or of all), oldest first."""
 
+    def record_events(self, record_id: str) -> list[AuditEvent]:
+        """The audit events of one record, oldest first."""
+        return [e for e in self.audit_events() if e.record_id == record_id]
+
     def close_thread(self) -> None:
         """Close the connection of the calling thread only (a thread that is about to end,
         such as a lease's heartbeat). Catalogs without per-thread connections do nothing."""

@@ -238,6 +238,14 @@ class SQLCatalog(Catalog):
         rows = self._rows(sql + " ORDER BY created_at, id", args, "listing tokens")
         return [Token.from_row(r) for r in rows]
 
+    def record_events(self, record_id: str) -> list[AuditEvent]:
+        rows = self._rows(
+            f"SELECT {AUDIT_COLUMNS} FROM audit WHERE record_id=? ORDER BY seq",
+            (record_id,),
+            "reading a record's audit events",
+        )
+        return [_event(r) for r in rows]
+
     def held_reservations(self) -> list[Reservation]:
         cols = ", ".join(f"n.{c.strip()}" for c in NUMBER_COLUMNS.split(","))
         rows = self._rows(

@@ -13,7 +13,6 @@ index's reader is shared), so a server scales by ``--workers`` (processes), each
 own archive over the same backends.
 """
 
-
 import contextlib
 import logging
 import os
@@ -657,6 +656,10 @@ def create_app(archive_opener: Callable[[], Archive] | Archive | None = None) ->
         with lock:
             return dict(the_archive().verify(strict=strict).to_dict())
 
+    app.state.limiter = limiter
+    from .web.pages import add_pages
+
+    add_pages(app, archive, lock)
     return app
 
 
