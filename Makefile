@@ -73,6 +73,7 @@ bench: install
 	$(BIN)/python bench/bench_mail.py
 	$(BIN)/python bench/bench_scans.py 10
 	$(BIN)/python bench/bench_followup.py
+	$(BIN)/python bench/bench_private.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

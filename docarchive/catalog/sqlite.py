@@ -10,6 +10,7 @@ older file up to date. The statements themselves are shared with PostgreSQL
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import sqlite3
@@ -48,7 +49,8 @@ class SQLiteCatalog(SQLCatalog):
             # owner only until the archive applies its policy; SQLite gives its -wal and
             # -shm files the mode of the database file
             Policy().folder(self.path.parent)
-            Policy().create_file(self.path)
+            with contextlib.suppress(OSError):  # cannot create it: SQLite says why, below
+                Policy().create_file(self.path)
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise ConfigurationError(f"{self.path}: not a usable SQLite catalog: {exc}") from exc

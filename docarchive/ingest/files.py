@@ -81,6 +81,10 @@ class InputFile:
 
     def open(self) -> BinaryIO:
         """The file, open for reading, checked to be the file that was listed."""
+        fd, _ = self._open()
+        return open(fd, "rb", closefd=True)  # handed to the caller, who closes it
+
+    def _open(self) -> tuple[int, os.stat_result]:
         label = str(self.label)
         if self.refused:
             raise UnsafeInputError(label, self.refused)
@@ -100,22 +104,31 @@ class InputFile:
             if not stat.S_ISREG(st.st_mode):
                 raise IngestError(label, "not a regular file")
             os.set_blocking(fd, True)
-            return open(fd, "rb", closefd=True)  # handed to the caller, who closes it
         except BaseException:
             os.close(fd)
             raise
+        return fd, st
 
     def read(self, maximum: int | None = None, limit: str | None = None) -> bytes:
         """All its bytes. Over ``maximum``: IngestError, in the words of
         :class:`LimitExceededError` when ``limit`` names the limit of :mod:`docarchive.limits`."""
-        with self.open() as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if maximum is not None and size > maximum:
-                raise self._over(size, maximum, limit)
-            data = fh.read() if maximum is None else fh.read(maximum + 1)
-        if maximum is not None and len(data) > maximum:  # it grew while being read
-            raise self._over(len(data), maximum, limit)
-        return data
+        fd, st = self._open()
+        try:
+            if maximum is not None and st.st_size > maximum:
+                raise self._over(st.st_size, maximum, limit)
+            want = st.st_size + 1 if maximum is None else min(st.st_size, maximum) + 1
+            parts: list[bytes] = []
+            have = 0
+            while chunk := os.read(fd, max(want - have, 1 << 16)):
+                parts.append(chunk)
+                have += len(chunk)
+                if maximum is not None and have > maximum:  # it grew while being read
+                    raise self._over(have, maximum, limit)
+        except OSError as exc:
+            raise IngestError(str(self.label), f"cannot read: {exc.strerror or exc}") from None
+        finally:
+            os.close(fd)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _over(self, size: int, maximum: int, limit: str | None) -> IngestError:
         reason = str(LimitExceededError(limit, size, maximum)) if limit else f"over {maximum} bytes"
