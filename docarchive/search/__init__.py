@@ -1,4 +1,5 @@
-"""Search backends, chosen by URL: ``whoosh:///path``, or registered ones."""
+"""Search backends, chosen by URL: ``tantivy:///path`` (the default), ``whoosh:///path``,
+or registered ones."""
 
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ __all__ = [
 
 registry = Registry(
     "search",
-    builtins={"whoosh": "docarchive.search.index:WhooshIndex"},
+    builtins={
+        "tantivy": "docarchive.search.tantivy_index:TantivyIndex",
+        "whoosh": "docarchive.search.index:WhooshIndex",
+    },
     extras={},
 )
 

@@ -73,6 +73,8 @@ __all__ = [
     "indexed_terms",
     "normalize_text",
     "raw_tokens",
+    "raw_words",
+    "word_terms",
 ]
 
 # --------------------------------------------------------------------------
@@ -287,7 +289,7 @@ def raw_tokens(text: str) -> list[tuple[str, int]]:
     return out
 
 
-def _raw_words(text: str) -> list[str]:
+def raw_words(text: str) -> list[str]:
     """:func:`raw_tokens` without offsets (the indexing fast path)."""
     found: list[str] = _SCAN_RE.findall(text)
     if "/" not in text:
@@ -587,9 +589,12 @@ def exact_form(raw: str) -> str:
 Group = tuple[tuple[str, int], ...]
 
 
-def _word_groups(raw: str, stemmed: bool, strict_lucene: bool = False) -> tuple[Group, ...]:
+Pairs = tuple[tuple[str, str], ...]
+
+
+def word_terms(raw: str, stemmed: bool, strict_lucene: bool = False) -> tuple[Pairs, ...]:
     """What the chain makes of one raw token: per position it fills, its terms, each with
-    the fingerprint of its exact form.
+    its exact form (normalized, unstemmed); stop words fill none (``stemmed``).
 
     The same steps as the filters, as plain string operations (tested against the chain).
     """
@@ -598,7 +603,7 @@ def _word_groups(raw: str, stemmed: bool, strict_lucene: bool = False) -> tuple[
         units = [text]
     else:
         units = _TOKEN_RE.findall(text)
-    groups: list[Group] = []
+    groups: list[Pairs] = []
     for unit in units:
         u = _strip_marks(unit)
         if u != unit:
@@ -610,10 +615,18 @@ def _word_groups(raw: str, stemmed: bool, strict_lucene: bool = False) -> tuple[
             continue
         terms = _reference_terms(_reference_parts(u)) if "/" in u else [u]
         if stemmed:
-            groups.append(tuple((_stem_token(t, strict_lucene), form_code(t)) for t in terms))
+            groups.append(tuple((_stem_token(t, strict_lucene), t) for t in terms))
         else:
-            groups.append(tuple((t, form_code(t)) for t in terms))
+            groups.append(tuple((t, t) for t in terms))
     return tuple(groups)
+
+
+def _word_groups(raw: str, stemmed: bool, strict_lucene: bool = False) -> tuple[Group, ...]:
+    """:func:`word_terms` with each exact form as its one-byte fingerprint."""
+    return tuple(
+        tuple((term, form_code(form)) for term, form in group)
+        for group in word_terms(raw, stemmed, strict_lucene)
+    )
 
 
 def indexed_terms(raw: str) -> frozenset[str]:
@@ -729,7 +742,7 @@ class AnalyzedText(fields.TEXT):  # type: ignore[misc]
         base = 0
         renumber = self.renumber
         for text, boost in parts:
-            words = _raw_words(text)
+            words = raw_words(text)
             extra = boost - 1.0
             for i, word in enumerate(words, base):
                 groups = cache.get(word)
