@@ -63,7 +63,7 @@ from whoosh import query as wq
 from whoosh.util.times import datetime_to_long
 
 from ..errors import ConfigurationError, SearchError
-from ..records import Classification, Record
+from ..records import Record
 from .analysis import exact_form, raw_words, word_terms
 from .base import Hit, IndexBusy, IndexCorrupt, Query, SearchIndex, SearchResult
 from .index import FACETS, _schema, make_snippet
@@ -87,6 +87,8 @@ _KEYWORDS = ("kind", "source", "office", "year", "classification", "thread", "se
 _DATES = ("issued", "received")
 _REGEX_META = set("\\.+*?()|[]{}^$#&-~")
 _EPOCH = datetime(1, 1, 1)
+#: Lock files, ours and tantivy's: a folder holding only these is a new index.
+_LOCKS = {LOCK_FILE, ".tantivy-meta.lock", ".tantivy-writer.lock"}
 
 
 def _build_schema() -> Any:
@@ -136,9 +138,7 @@ def _stamp(when: datetime) -> int:
     return int((when - _EPOCH).total_seconds())
 
 
-def analyzed(
-    parts: Iterable[str], stemmed: bool, exact: list[Token] | None = None
-) -> list[Token]:
+def analyzed(parts: Iterable[str], stemmed: bool, exact: list[Token] | None = None) -> list[Token]:
     """The tokens of ``parts`` (indexed as one text, as if joined by newlines) as the
     chain gives them: each group of terms at one position; positions close the gaps left
     by stop words (stemmed) or follow the raw words (unstemmed). With ``exact``, the
@@ -326,8 +326,10 @@ class _Translator:
             return self._bool([(Occur.Must, c) for c in q.subqueries])
         if isinstance(q, (wq.Or, wq.DisjunctionMax)):
             return self._bool([(Occur.Should, c) for c in q.subqueries])
-        raise SearchError(f"the query {self.text!r} uses {type(q).__name__}, which the "
-                          "tantivy index does not support")
+        raise SearchError(
+            f"the query {self.text!r} uses {type(q).__name__}, which the "
+            "tantivy index does not support"
+        )
 
     def _bool(self, clauses: list[tuple[Occur, Any]]) -> Any:
         out: list[tuple[Occur, Any]] = []
@@ -349,28 +351,30 @@ class _Translator:
         return tantivy.Query.boolean_query(out)
 
     def _phrase(self, q: Any) -> Any:
-        words = list(q.words)
+        words: list[str | tuple[int, str]] = list(q.words)
         field = "all" if q.fieldname == "exact" else q.fieldname
         required = q.fieldname == "exact" or getattr(q, "required", False)
         forms: list[str] | None = None
         ranges = q.char_ranges or []
-        if field == "all" and len(ranges) == len(words) and all(
-            s is not None and e is not None for s, e in ranges
+        if (
+            field == "all"
+            and len(ranges) == len(words)
+            and all(s is not None and e is not None for s, e in ranges)
         ):
             forms = [exact_form(self.text[s:e]) for s, e in ranges]
         if not words:
             return None
         slop = max(0, int(q.slop) - 1)
 
-        def phrase(name: str, terms: list[str]) -> Any:
+        def phrase(name: str, terms: list[str | tuple[int, str]]) -> Any:
             if len(terms) == 1:
-                return self.term(name, terms[0])
+                return self.term(name, str(terms[0]))
             return tantivy.Query.phrase_query(SCHEMA, name, terms, slop=slop)
 
         stemmed = phrase(field, words)
         if forms is None:
             return stemmed
-        exact = phrase("exact", forms)
+        exact = phrase("exact", list(forms))
         if required:
             return exact
         return tantivy.Query.boolean_query(
@@ -584,9 +588,7 @@ class TantivyIndex(SearchIndex):
         self.path.mkdir(parents=True, exist_ok=True)
         with self._locked():
             if not (self.path / "meta.json").exists():
-                leftovers = [
-                    p.name for p in self.path.iterdir() if p.name not in (LOCK_FILE, ".tantivy-meta.lock", ".tantivy-writer.lock")
-                ]
+                leftovers = [p.name for p in self.path.iterdir() if p.name not in _LOCKS]
                 if leftovers:
                     raise IndexCorrupt(f"{self.path}: meta.json is missing")
                 return self._create()
@@ -761,7 +763,7 @@ class TantivyIndex(SearchIndex):
         except ValueError as exc:
             raise SearchError(f"cannot run the query {q.text!r}: {exc}") from exc
         if main is None:
-            return SearchResult(0 if q.count else -1, [], {name: {} for name in FACETS} if q.count else {})
+            return SearchResult(0 if q.count else -1, [], {})
         searcher = self._current()
         full = self._filtered(main, q)
         start = (q.page - 1) * q.page_size
