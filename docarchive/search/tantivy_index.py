@@ -145,12 +145,18 @@ def analyzed(parts: Iterable[str], stemmed: bool, exact: list[Token] | None = No
     exact form of each position's whole term is appended to it."""
     tokens: list[Token] = []
     pos = -1
+    started = False
     base = 0
     for text in parts:
         words = raw_words(text)
         for i, word in enumerate(words, base):
             for group in _groups(word, stemmed):
-                pos = pos + 1 if stemmed else i
+                if not stemmed:
+                    pos = i
+                elif started:
+                    pos += 1
+                else:  # as ArabicStopFilter: the first kept word keeps its position
+                    pos, started = i, True
                 for term, _ in group:
                     tokens.append(Token(term, pos, 0, 0))
                 if exact is not None:
