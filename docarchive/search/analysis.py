@@ -70,6 +70,7 @@ __all__ = [
     "exact_analyzer",
     "exact_form",
     "form_code",
+    "index_strings",
     "indexed_terms",
     "normalize_text",
     "raw_tokens",
@@ -289,15 +290,42 @@ def raw_tokens(text: str) -> list[tuple[str, int]]:
     return out
 
 
+#: For indexing, where offsets do not matter: Arabic marks and tatweel (token characters
+#: the chain strips anyway) removed before cutting, so a word is a plain run.
+_MARKS_RUN = re.compile(f"[{_MARKS}]+")
+_OTHER_MARK = re.compile(f"[{_OTHER_MARKS}]")
+#: A word not followed by "." or "/" (possessive: no backtracking), else a reference
+#: exactly as :data:`REFERENCE_PATTERN` cuts it; ``\w`` where the text has no "_".
+_WORD_OR_REF = re.compile(
+    r"\w++(?![./])|\w+(?:(?:\.\w+)*(?:/\w+(?:\.\w+)*)+)?"
+)
+_WORD_OR_REF_NO_UNDERSCORE = re.compile(
+    r"[^\W_]++(?![./])|[^\W_]+(?:(?:\.[^\W_]+)*(?:/[^\W_]+(?:\.[^\W_]+)*)+)?"
+)
+_PLAIN_WORD = re.compile(r"[^\W_]+")
+
+
 def raw_words(text: str) -> list[str]:
-    """:func:`raw_tokens` without offsets (the indexing fast path)."""
-    found: list[str] = _SCAN_RE.findall(text)
+    """The words of ``text`` for indexing: :func:`raw_tokens` without offsets, and with
+    Arabic marks and tatweel already removed (the chain gives the same terms either way).
+
+    One compiled pattern and no Python per word; text holding other combining marks
+    (rare: decomposed Latin accents) is cut by the tokenizer's own pattern."""
+    if _OTHER_MARK.search(text):
+        found: list[str] = _SCAN_RE.findall(text)
+        splitter = _TOKEN_RE
+    else:
+        if _MARKS_RUN.search(text):
+            text = _MARKS_RUN.sub("", text)
+        pattern = _WORD_OR_REF_NO_UNDERSCORE if "_" in text else _WORD_OR_REF
+        found = pattern.findall(text)
+        splitter = _PLAIN_WORD
     if "/" not in text:
         return found
     out: list[str] = []
     for token in found:
-        if "/" in token and not _DIGIT.search(token):
-            out.extend(_TOKEN_RE.findall(token))
+        if "/" in token and not _DIGIT.search(token):  # words joined by "/": not a number
+            out.extend(splitter.findall(token))
         else:
             out.append(token)
     return out
@@ -636,6 +664,50 @@ def indexed_terms(raw: str) -> frozenset[str]:
     if groups is None:
         groups = cache[raw] = _word_groups(raw, True)
     return frozenset(term for group in groups for term, _ in group)
+
+
+class _Strings(dict[str, str]):
+    """raw word -> its whole terms (one per position, "" for a stop word), filling the
+    exact forms and reference parts of :func:`index_strings` on the way."""
+
+    def __init__(self, stemmed: bool) -> None:
+        super().__init__()
+        self.stemmed = stemmed
+        self.exact: dict[str, str] = {}
+        self.parts: dict[str, str] = {}
+
+    def __missing__(self, word: str) -> str:
+        if len(self) > _CACHE_LIMIT:
+            self.clear()
+            self.exact.clear()
+            self.parts.clear()
+        groups = word_terms(word, self.stemmed)
+        whole = self[word] = " ".join(g[0][0] for g in groups)
+        self.exact[word] = " ".join(g[0][1] for g in groups)
+        self.parts[word] = " ".join(t for g in groups for t, _ in g[1:])
+        return whole
+
+
+_STRINGS = {True: _Strings(True), False: _Strings(False)}
+
+
+def index_strings(text: str, stemmed: bool = True) -> tuple[str, str, str]:
+    """What the chain makes of ``text``, as three strings of space-separated terms for an
+    engine that cuts on spaces: the whole term of each position, in order (a stop word
+    leaves no gap, as :class:`ArabicStopFilter` renumbers); the exact form (normalized,
+    unstemmed) of each of those, at the same positions; and the parts of reference numbers
+    (:class:`ReferenceFilter`), which the chain puts at their reference's position.
+
+    ``stemmed`` False: the unstemmed chain (:func:`exact_analyzer`), stop words kept.
+    Each distinct word goes through the chain once (cached); a text costs one pattern scan
+    and a dictionary lookup per word, with no Python code run per word.
+    """
+    cache = _STRINGS[stemmed]
+    words = raw_words(text)
+    whole = " ".join(map(cache.__getitem__, words))
+    exact = " ".join(map(cache.exact.__getitem__, words))
+    parts = " ".join(map(cache.parts.__getitem__, words)) if "/" in text else ""
+    return whole, exact, parts
 
 
 class FormPositions(Positions):  # type: ignore[misc]

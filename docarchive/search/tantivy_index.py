@@ -58,13 +58,13 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import tantivy
-from tantivy import Occur, PreTokenizedString, Token
+from tantivy import Occur
 from whoosh import query as wq
 from whoosh.util.times import datetime_to_long
 
 from ..errors import ConfigurationError, SearchError
 from ..records import Record
-from .analysis import exact_form, raw_words, word_terms
+from .analysis import exact_form, index_strings
 from .base import Hit, IndexBusy, IndexCorrupt, Query, SearchIndex, SearchResult
 from .index import FACETS, _schema, make_snippet
 from .query import EXACT_FACTOR, parse_tree, query_parser
@@ -94,11 +94,10 @@ _LOCKS = {LOCK_FILE, ".tantivy-meta.lock", ".tantivy-writer.lock"}
 def _build_schema() -> Any:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
-    sb.add_text_field("all", tokenizer_name="raw", index_option="position")
-    sb.add_text_field("exact", tokenizer_name="raw", index_option="position")
-    sb.add_text_field("subject", tokenizer_name="raw", index_option="position")
-    for name in ("sender", "recipients", *_EXACT):
-        sb.add_text_field(name, tokenizer_name="raw", index_option="freq")
+    for name in ("all", "exact", "subject"):
+        sb.add_text_field(name, tokenizer_name="whitespace", index_option="position")
+    for name in ("parts", "sender", "recipients", *_EXACT):
+        sb.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
     for name in _KEYWORDS:
         sb.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=True)
     sb.add_integer_field("level", indexed=True, fast=True)
@@ -138,69 +137,35 @@ def _stamp(when: datetime) -> int:
     return int((when - _EPOCH).total_seconds())
 
 
-def analyzed(parts: Iterable[str], stemmed: bool, exact: list[Token] | None = None) -> list[Token]:
-    """The tokens of ``parts`` (indexed as one text, as if joined by newlines) as the
-    chain gives them: each group of terms at one position; positions close the gaps left
-    by stop words (stemmed) or follow the raw words (unstemmed). With ``exact``, the
-    exact form of each position's whole term is appended to it."""
-    tokens: list[Token] = []
-    pos = -1
-    started = False
-    base = 0
-    for text in parts:
-        words = raw_words(text)
-        for i, word in enumerate(words, base):
-            for group in _groups(word, stemmed):
-                if not stemmed:
-                    pos = i
-                elif started:
-                    pos += 1
-                else:  # as ArabicStopFilter: the first kept word keeps its position
-                    pos, started = i, True
-                for term, _ in group:
-                    tokens.append(Token(term, pos, 0, 0))
-                if exact is not None:
-                    exact.append(Token(group[0][1], pos, 0, 0))
-        base += len(words)
-    return tokens
-
-
-_CACHE: dict[bool, dict[str, Any]] = {True: {}, False: {}}
-_CACHE_LIMIT = 1_000_000
-
-
-def _groups(word: str, stemmed: bool) -> Any:
-    cache = _CACHE[stemmed]
-    found = cache.get(word)
-    if found is None:
-        if len(cache) > _CACHE_LIMIT:
-            cache.clear()
-        found = cache[word] = word_terms(word, stemmed)
-    return found
-
-
 def document(record: Record, text_limit: int = 2_000_000) -> Any:
-    """The tantivy document of ``record``."""
+    """The tantivy document of ``record``: every text as the strings of terms
+    :func:`~docarchive.search.analysis.index_strings` gives, which tantivy cuts on spaces."""
     doc = tantivy.Document()
     doc.add_text("id", record.id)
     recipients = "\n".join(record.recipients)
     names = "\n".join(f.name for f in record.files if f.name)
     number = record.number or ""
-    exact: list[Token] = []
-    parts = [record.subject, record.subject, record.text[:text_limit], record.sender]
-    parts += [recipients, number, names]
-    doc.add_pre_tokenized_text("all", PreTokenizedString("", analyzed(parts, True, exact)))
-    doc.add_pre_tokenized_text("exact", PreTokenizedString("", exact))
-    for name, value in (
-        ("subject", record.subject),
-        ("sender", record.sender),
-        ("recipients", recipients),
+    subject = index_strings(record.subject)
+    texts = [subject, subject] + [
+        index_strings(t) if t else ("", "", "")
+        for t in (record.text[:text_limit], record.sender, recipients, number, names)
+    ]
+    doc.add_text("all", " ".join(t[0] for t in texts))
+    doc.add_text("exact", " ".join(t[1] for t in texts))
+    parts = " ".join(t[2] for t in texts[1:] if t[2])
+    if parts:
+        doc.add_text("parts", parts)
+    if subject[0]:
+        doc.add_text("subject", subject[0])
+    for name, value, stemmed in (
+        ("sender", record.sender, True),
+        ("recipients", recipients, True),
+        ("number", number, False),
+        ("attachments", names, False),
     ):
         if value:
-            doc.add_pre_tokenized_text(name, PreTokenizedString("", analyzed([value], True)))
-    for name, value in (("number", number), ("attachments", names)):
-        if value:
-            doc.add_pre_tokenized_text(name, PreTokenizedString("", analyzed([value], False)))
+            whole, _, pieces = index_strings(value, stemmed)
+            doc.add_text(name, f"{whole} {pieces}")
     keywords = {
         "kind": record.kind,
         "source": record.source,
@@ -257,8 +222,19 @@ def _const(q: Any) -> Any:
 class _Translator:
     """A parsed whoosh query tree as a tantivy query (None: matches nothing)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, searcher: Any) -> None:
         self.text = text
+        self.searcher = searcher
+
+    def word(self, field: str, value: str) -> Any:
+        """A term of ``all``, also found as a part of a reference number (the ``parts``
+        field holds those, for the records that have such a part)."""
+        term = self.term(field, value)
+        if field == "all" and self.searcher.doc_freq("parts", value):
+            return tantivy.Query.boolean_query(
+                [(Occur.Should, term), (Occur.Should, self.term("parts", value))]
+            )
+        return term
 
     def term(self, field: str, value: str) -> Any:
         return tantivy.Query.term_query(SCHEMA, field, value)
@@ -284,8 +260,8 @@ class _Translator:
         if isinstance(q, wq.Term):
             if q.fieldname == "exact":
                 form = self._exact_word(q)
-                return self.term("exact", form) if form else self.term("all", q.text)
-            return self.term(q.fieldname, q.text)
+                return self.term("exact", form) if form else self.word("all", q.text)
+            return self.word(q.fieldname, q.text)
         if isinstance(q, wq.Prefix):
             return tantivy.Query.regex_query(SCHEMA, q.fieldname, _regex(q.text) + ".*")
         if isinstance(q, wq.Wildcard):
@@ -374,7 +350,7 @@ class _Translator:
 
         def phrase(name: str, terms: list[str | tuple[int, str]]) -> Any:
             if len(terms) == 1:
-                return self.term(name, str(terms[0]))
+                return self.word(name, str(terms[0]))
             return tantivy.Query.phrase_query(SCHEMA, name, terms, slop=slop)
 
         stemmed = phrase(field, words)
@@ -765,7 +741,7 @@ class TantivyIndex(SearchIndex):
     def search(self, q: Query) -> SearchResult:
         tree = parse_tree(self._query_parser(), q.text)
         try:
-            main = _Translator(q.text)(tree)
+            main = _Translator(q.text, self._current())(tree)
         except ValueError as exc:
             raise SearchError(f"cannot run the query {q.text!r}: {exc}") from exc
         if main is None:

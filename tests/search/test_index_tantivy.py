@@ -15,9 +15,16 @@ from test_index_tantivy_conformance import DAMAGES
 from docarchive import Archive
 from docarchive.errors import ConfigurationError
 from docarchive.search import open_index
-from docarchive.search.analysis import arabic_english_analyzer, exact_analyzer
-from docarchive.search.tantivy_index import TantivyIndex, analyzed
-from docarchive.testing.index import LETTERS
+from docarchive.search.analysis import (
+    ArabicStopFilter,
+    ReferenceFilter,
+    _normalizing,
+    arabic_english_analyzer,
+    exact_analyzer,
+    index_strings,
+)
+from docarchive.search.tantivy_index import TantivyIndex, document
+from docarchive.testing.index import LETTERS, letter
 
 
 def test_open_index_by_url_with_writer_options(tmp_path: Path) -> None:
@@ -62,34 +69,50 @@ _WORDS = st.sampled_from(
 _TEXT = st.lists(st.one_of(_WORDS, st.text(max_size=8)), max_size=30).map(" ".join)
 
 
-@settings(max_examples=300, deadline=None)
+def _by_position(tokens: object) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for t in tokens:  # type: ignore[attr-defined]
+        out.setdefault(t.pos, []).append(t.text)
+    return out
+
+
+@settings(max_examples=500, deadline=None)
 @given(_TEXT)
-def test_property_tokens_given_to_tantivy_equal_the_analyzer_chain(text: str) -> None:
-    """The same terms at the same positions as the chain, stemmed (with stop words) and
-    unstemmed; the exact forms sit at the stemmed terms' positions."""
-    for analyzer, stemmed in ((arabic_english_analyzer(), True), (exact_analyzer(), False)):
-        expected: dict[str, list[int]] = {}
-        for t in analyzer(text, positions=True, mode="index"):
-            expected.setdefault(t.text, []).append(t.pos)
-        exact: list[object] = []
-        got: dict[str, list[int]] = {}
-        for token in analyzed([text], stemmed, exact if stemmed else None):  # type: ignore[arg-type]
-            got.setdefault(token.text, []).append(token.position)
-        assert got == expected
-        if stemmed:
-            positions = sorted({p for ps in expected.values() for p in ps})
-            assert [t.position for t in exact] == positions  # type: ignore[attr-defined]
-            unstemmed: dict[str, list[int]] = {}
-            for t in exact_analyzer()(text, positions=True, mode="query"):
-                unstemmed.setdefault(t.text, []).append(t.pos)
-            assert {t.text for t in exact} <= set(unstemmed)  # type: ignore[attr-defined]
+def test_property_strings_given_to_tantivy_equal_the_analyzer_chain(text: str) -> None:
+    """tantivy cuts the strings on spaces, counting positions from 0: it gets the chain's
+    whole term of each position in order, with no gaps where the chain has none, the exact
+    form of each at the same position, and the reference parts the chain puts there."""
+    stemmed = _by_position(arabic_english_analyzer()(text, positions=True, mode="index"))
+    unstemmed_chain = _normalizing() | ArabicStopFilter() | ReferenceFilter()
+    forms = _by_position(unstemmed_chain(text, positions=True, mode="query"))
+    whole, exact, parts = index_strings(text)
+    positions = sorted(stemmed)
+    if positions:  # consecutive, as tantivy counts them
+        assert positions == list(range(positions[0], positions[0] + len(positions)))
+    assert whole.split() == [stemmed[p][0] for p in positions]
+    assert exact.split() == [forms[p][0] for p in sorted(forms)]
+    assert sorted(parts.split()) == sorted(t for p in positions for t in stemmed[p][1:])
+
+    plain = _by_position(exact_analyzer()(text, positions=True, mode="index"))
+    whole, _, parts = index_strings(text, stemmed=False)
+    assert sorted((whole + " " + parts).split()) == sorted(t for ts in plain.values() for t in ts)
+
+
+def test_property_finds_a_difference() -> None:
+    """The property above can fail: a chain that stems differently is caught."""
+    text = "الوزارة والمستشفيات"
+    whole, _, _ = index_strings(text)
+    chain = _by_position(exact_analyzer()(text, positions=True, mode="index"))
+    assert whole.split() != [chain[p][0] for p in sorted(chain)]
 
 
 def test_parts_are_one_text_and_subject_weighs_double(tmp_path: Path) -> None:
-    tokens = analyzed(["الدوام الرسمي", "في الوزارة الدوام"], True)
-    assert [(t.text, t.position) for t in tokens] == [
-        ("دوام", 0),
-        ("رسم", 1),
-        ("وزار", 2),
-        ("دوام", 3),
-    ]
+    index = TantivyIndex(tmp_path / "ix")
+    index.apply([letter("s", "الدوام الرسمي", "في الوزارة الدوام")], [], through=1)
+    searcher = index._current()
+    assert searcher.doc_freq("all", "دوام") == 1
+    doc = document(letter("s", "الدوام الرسمي", "في الوزارة الدوام"))
+    # the subject twice, the text (في is a stop word), the sender; no recipients, number
+    # or file names
+    assert doc["all"][0].split() == "دوام رسم دوام رسم وزار دوام مكتب وزير".split()
+    index.close()
