@@ -194,9 +194,14 @@ _WAW = "و"
 _SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ه", "ي")
 
 
+_SUFFIX_ENDS = frozenset(s[-1] for s in _SUFFIXES)
+
+
 def _strip_suffixes(word: str) -> str:
     # One pass over the list in order; each suffix removed at most once, and
     # only while at least two letters remain (Lucene's stemSuffix).
+    if not word or word[-1] not in _SUFFIX_ENDS:
+        return word
     for suffix in _SUFFIXES:
         if len(word) >= len(suffix) + 2 and word.endswith(suffix):
             word = word[: -len(suffix)]
@@ -620,12 +625,26 @@ Group = tuple[tuple[str, int], ...]
 Pairs = tuple[tuple[str, str], ...]
 
 
+#: Basic Arabic letters (no marks, tatweel or digits): NFKC, mark stripping, digit
+#: folding and lowercasing leave such a word as it is.
+_PLAIN_ARABIC = re.compile("[\u0621-\u063a\u0641-\u064a]+")
+_ARABIC_VARIANT = re.compile("[\u0622\u0623\u0625\u0649\u0629]")
+
+
 def word_terms(raw: str, stemmed: bool, strict_lucene: bool = False) -> tuple[Pairs, ...]:
     """What the chain makes of one raw token: per position it fills, its terms, each with
     its exact form (normalized, unstemmed); stop words fill none (``stemmed``).
 
     The same steps as the filters, as plain string operations (tested against the chain).
+    A word of plain Arabic letters (most words) skips the steps that cannot change it.
     """
+    if _PLAIN_ARABIC.fullmatch(raw):
+        u = raw.translate(_ARABIC_TABLE) if _ARABIC_VARIANT.search(raw) else raw
+        if not stemmed:
+            return (((u, u),),)
+        if u in _DEFAULT_STOPS:
+            return ()
+        return (((arabic_stem(u, strict_lucene), u),),)
     text = unicodedata.normalize("NFKC", raw)
     if text == raw or _TOKEN_RE.fullmatch(text) or not _TOKEN_RE.fullmatch(raw):
         units = [text]
@@ -667,24 +686,40 @@ def indexed_terms(raw: str) -> frozenset[str]:
 
 
 class _Strings(dict[str, str]):
-    """raw word -> its whole terms (one per position, "" for a stop word), filling the
-    exact forms and reference parts of :func:`index_strings` on the way."""
+    """A run of text without spaces -> the whole terms of its words (one per position, none
+    for a stop word), filling the exact forms and reference parts of :func:`index_strings`
+    on the way."""
 
     def __init__(self, stemmed: bool) -> None:
         super().__init__()
         self.stemmed = stemmed
         self.exact: dict[str, str] = {}
         self.parts: dict[str, str] = {}
+        self.words: dict[str, tuple[Pairs, ...]] = {}
 
-    def __missing__(self, word: str) -> str:
+    def __missing__(self, chunk: str) -> str:
         if len(self) > _CACHE_LIMIT:
             self.clear()
             self.exact.clear()
             self.parts.clear()
-        groups = word_terms(word, self.stemmed)
-        whole = self[word] = " ".join(g[0][0] for g in groups)
-        self.exact[word] = " ".join(g[0][1] for g in groups)
-        self.parts[word] = " ".join(t for g in groups for t, _ in g[1:])
+            self.words.clear()
+        words = self.words
+        cut = [chunk] if _PLAIN_ARABIC.fullmatch(chunk) else raw_words(chunk)
+        groups: list[Pairs] = []
+        for word in cut:
+            found = words.get(word)
+            if found is None:
+                found = words[word] = word_terms(word, self.stemmed)
+            groups.extend(found)
+        if len(groups) == 1 and len(groups[0]) == 1:  # one word, one term: most runs
+            whole, form = groups[0][0]
+            self.exact[chunk] = form
+            self.parts[chunk] = ""
+            self[chunk] = whole
+            return whole
+        whole = self[chunk] = " ".join(g[0][0] for g in groups)
+        self.exact[chunk] = " ".join(g[0][1] for g in groups)
+        self.parts[chunk] = " ".join(t for g in groups for t, _ in g[1:])
         return whole
 
 
@@ -699,14 +734,18 @@ def index_strings(text: str, stemmed: bool = True) -> tuple[str, str, str]:
     (:class:`ReferenceFilter`), which the chain puts at their reference's position.
 
     ``stemmed`` False: the unstemmed chain (:func:`exact_analyzer`), stop words kept.
-    Each distinct word goes through the chain once (cached); a text costs one pattern scan
-    and a dictionary lookup per word, with no Python code run per word.
+
+    No token holds a space, so the text is cut on spaces (in C) and each distinct run
+    goes through the chain once (cached): a text costs a split and a dictionary lookup
+    per run, with no Python code run per word.
     """
     cache = _STRINGS[stemmed]
-    words = raw_words(text)
-    whole = " ".join(map(cache.__getitem__, words))
-    exact = " ".join(map(cache.exact.__getitem__, words))
-    parts = " ".join(map(cache.parts.__getitem__, words)) if "/" in text else ""
+    chunks = text.split()
+    whole = " ".join(map(cache.__getitem__, chunks))
+    exact = " ".join(map(cache.exact.__getitem__, chunks))
+    parts = ""
+    if "/" in text:
+        parts = " ".join(map(cache.parts.__getitem__, [c for c in chunks if "/" in c]))
     return whole, exact, parts
 
 
