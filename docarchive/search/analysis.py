@@ -301,9 +301,7 @@ _MARKS_RUN = re.compile(f"[{_MARKS}]+")
 _OTHER_MARK = re.compile(f"[{_OTHER_MARKS}]")
 #: A word not followed by "." or "/" (possessive: no backtracking), else a reference
 #: exactly as :data:`REFERENCE_PATTERN` cuts it; ``\w`` where the text has no "_".
-_WORD_OR_REF = re.compile(
-    r"\w++(?![./])|\w+(?:(?:\.\w+)*(?:/\w+(?:\.\w+)*)+)?"
-)
+_WORD_OR_REF = re.compile(r"\w++(?![./])|\w+(?:(?:\.\w+)*(?:/\w+(?:\.\w+)*)+)?")
 _WORD_OR_REF_NO_UNDERSCORE = re.compile(
     r"[^\W_]++(?![./])|[^\W_]+(?:(?:\.[^\W_]+)*(?:/[^\W_]+(?:\.[^\W_]+)*)+)?"
 )
