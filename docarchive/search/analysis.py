@@ -208,6 +208,12 @@ def _strip_suffixes(word: str) -> str:
     return word
 
 
+#: The first prefix of each list (in order) that leaves two or more letters: the loops
+#: of Lucene's stemmer as one compiled pattern each.
+_COMPOUND_PREFIX_RE = re.compile(f"(?:{'|'.join(_COMPOUND_PREFIXES)})(?=..)", re.DOTALL)
+_PREFIX_RE = re.compile(f"(?:{'|'.join(_PREFIXES)})(?=..)", re.DOTALL)
+
+
 @lru_cache(maxsize=50_000)
 def arabic_stem(word: str, strict_lucene: bool = False) -> str:
     """Light-stem one normalized Arabic word (Larkey / Lucene ``ArabicStemmer``).
@@ -225,12 +231,12 @@ def arabic_stem(word: str, strict_lucene: bool = False) -> str:
     prefixes وبال وكال فبال ولل فلل come off first (وبالملاحظات -> ملاحظ).
     """
     if not strict_lucene:
-        for prefix in _COMPOUND_PREFIXES:
-            if len(word) >= len(prefix) + 2 and word.startswith(prefix):
-                return _strip_suffixes(word[len(prefix) :])
-    for prefix in _PREFIXES:
-        if len(word) >= len(prefix) + 2 and word.startswith(prefix):
-            return _strip_suffixes(word[len(prefix) :])
+        found = _COMPOUND_PREFIX_RE.match(word)
+        if found:
+            return _strip_suffixes(word[found.end() :])
+    found = _PREFIX_RE.match(word)
+    if found:
+        return _strip_suffixes(word[found.end() :])
     if strict_lucene:
         if len(word) >= 4 and word.startswith(_WAW):
             word = word[1:]
