@@ -1,5 +1,5 @@
 """Search backends, chosen by URL: ``tantivy:///path`` (the default), ``whoosh:///path``,
-or registered ones."""
+``postgresql://...`` (inside the catalog's database), or registered ones."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ registry = Registry(
     builtins={
         "tantivy": "docarchive.search.tantivy_index:TantivyIndex",
         "whoosh": "docarchive.search.index:WhooshIndex",
+        "postgresql": "docarchive.search.pgindex:PostgresIndex",
+        "postgres": "docarchive.search.pgindex:PostgresIndex",
     },
-    extras={},
+    extras={"postgresql": "postgres", "postgres": "postgres"},
 )
 
 

@@ -286,9 +286,9 @@ JUDGMENTS: list[tuple[str, dict[str, Any], set[str]]] = [
 ]
 
 
-#: Every index backend that runs without a server; the PostgreSQL one runs the same set
-#: in tests/search/test_index_postgres.py.
-BACKENDS = ["tantivy", "whoosh"]
+#: Every index backend; PostgreSQL's keeps the index in the catalog's database (a real
+#: server, started once per session).
+BACKENDS = ["tantivy", "whoosh", "postgresql"]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -296,8 +296,15 @@ def archive(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Archive, dict[str, str]]]:
     root = tmp_path_factory.mktemp("relevance") / "archive"
-    index = f"{request.param}://{root / 'index'}"
-    with open_archive(root, index) as arc:
+    options: dict[str, Any] = {}
+    if request.param == "postgresql":
+        from services import new_database
+
+        url = new_database(request.getfixturevalue("postgres_server"))
+        index, options = url, {"catalog": url}
+    else:
+        index = f"{request.param}://{root / 'index'}"
+    with open_archive(root, index, **options) as arc:
         yield arc, fill(arc)
 
 
