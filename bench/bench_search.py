@@ -129,7 +129,24 @@ def build_tantivy(path: Path, records: Iterable[Record]) -> float:
     return elapsed
 
 
+#: The database of the PostgreSQL engine (a throwaway server the run starts).
+PG_URL = ""
+
+
+def build_postgres(records: Iterable[Record]) -> float:
+    from docarchive.search.pgindex import PostgresIndex
+
+    ours = PostgresIndex(PG_URL)
+    ours.applied()  # create the tables outside the clock
+    t0 = time.perf_counter()
+    ours.rebuild(records, through=1)
+    elapsed = time.perf_counter() - t0
+    ours.close()
+    return elapsed
+
+
 BUILDERS: dict[str, Callable[[Path, list[Record], int], float]] = {
+    "postgresql": lambda path, records, procs: build_postgres(_Timed(records)),
     "plain": lambda path, records, procs: build_plain(path, records),
     "whoosh": lambda path, records, procs: build_ours(path, records, procs),
     "tantivy": lambda path, records, procs: build_tantivy(path, _Timed(records)),
@@ -469,6 +486,14 @@ def growth(sizes: list[int], corpus: Path | None, n_queries: int) -> None:
         )
 
 
+def _pg_size() -> int:
+    import psycopg
+
+    with psycopg.connect(PG_URL) as conn:
+        row = conn.execute("SELECT pg_total_relation_size('search_docs')").fetchone()
+    return int(row[0]) if row else 0
+
+
 def corpus_records(corpus: Path | None, n: int) -> Iterator[Record]:
     if corpus is not None:
         from corpus_file import read
@@ -484,7 +509,12 @@ def main() -> None:
     ap.add_argument("--procs", type=int, default=1, help="docarchive whoosh build processes")
     ap.add_argument("--serial", action="store_true", help="build one index after the other")
     ap.add_argument("--corpus", type=Path, help="a corpus file (bench/corpus_file.py)")
-    ap.add_argument("--engines", default="plain,whoosh,tantivy", help="which to build")
+    ap.add_argument(
+        "--engines",
+        default="plain,whoosh,tantivy",
+        help="which to build: plain,whoosh,tantivy,postgresql (postgresql starts a "
+        "throwaway server)",
+    )
     ap.add_argument(
         "--growth", help="sizes to build docarchive's tantivy index at, e.g. 10000,100000"
     )
@@ -495,6 +525,17 @@ def main() -> None:
     engines = args.engines.split(",")
     if "plain" not in engines:
         raise SystemExit("--engines must include plain (the baseline)")
+    with contextlib.ExitStack() as stack:
+        if "postgresql" in engines:
+            from docarchive.testing.postgres import create_database, running_postgres
+
+            global PG_URL
+            server = stack.enter_context(running_postgres(tempfile.mkdtemp(prefix="bench-pg-")))
+            PG_URL = create_database(server, "bench")
+        compare(args, engines)
+
+
+def compare(args: argparse.Namespace, engines: list[str]) -> None:
     rng = random.Random(7)
     t0 = time.perf_counter()
     records = list(corpus_records(args.corpus, args.n))
@@ -511,13 +552,19 @@ def main() -> None:
             "built: " + ", ".join(f"{e} {took[e]:.1f} s" for e in engines),
             flush=True,
         )
-        sizes = {e: size_of(work / e) for e in engines}
+        sizes = {e: size_of(work / e) if (work / e).exists() else 0 for e in engines}
+        if "postgresql" in engines:
+            sizes["postgresql"] = _pg_size()
         plain_ix = index.open_dir(str(work / "plain"))
         ours: dict[str, SearchIndex] = {}
         if "whoosh" in engines:
             ours["whoosh"] = WhooshIndex(work / "whoosh")
         if "tantivy" in engines:
             ours["tantivy"] = TantivyIndex(work / "tantivy")
+        if "postgresql" in engines:
+            from docarchive.search.pgindex import PostgresIndex
+
+            ours["postgresql"] = PostgresIndex(PG_URL)
         queries = make_queries(records, args.queries, rng)
         rows = run_queries(plain_ix, ours, queries, rng)
         by_id = {r.id: r for r in records}
@@ -529,7 +576,11 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    names = {"whoosh": "docarchive/whoosh", "tantivy": "docarchive/tantivy"}
+    names = {
+        "whoosh": "docarchive/whoosh",
+        "tantivy": "docarchive/tantivy",
+        "postgresql": "docarchive/postgres",
+    }
     cols = [e for e in engines if e != "plain"]
     cpu = os.cpu_count()
     mode = "one after the other" if args.serial else "at the same time"
