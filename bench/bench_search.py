@@ -163,7 +163,11 @@ def build_all(
     results = ctx.Queue()
 
     def run(name: str) -> None:
-        results.put((name, BUILDERS[name](work / name, records, procs)))
+        try:
+            results.put((name, BUILDERS[name](work / name, records, procs)))
+        except BaseException as exc:
+            results.put((name, exc))
+            raise
 
     got: dict[str, float] = {}
     batches = [[e] for e in engines] if serial else [engines]
@@ -171,7 +175,13 @@ def build_all(
         workers = [ctx.Process(target=run, args=(name,)) for name in batch]
         for w in workers:
             w.start()
-        got.update(results.get() for _ in workers)
+        for _ in workers:
+            name, took = results.get()
+            if isinstance(took, BaseException):
+                for w in workers:
+                    w.kill()
+                raise SystemExit(f"the {name} build failed: {took!r}")
+            got[name] = took
         for w in workers:
             w.join()
             if w.exitcode:

@@ -701,12 +701,13 @@ class _Strings(dict[str, str]):
         self.parts: dict[str, str] = {}
         self.words: dict[str, tuple[Pairs, ...]] = {}
 
+    def reset(self) -> None:
+        self.clear()
+        self.exact.clear()
+        self.parts.clear()
+        self.words.clear()
+
     def __missing__(self, chunk: str) -> str:
-        if len(self) > _CACHE_LIMIT:
-            self.clear()
-            self.exact.clear()
-            self.parts.clear()
-            self.words.clear()
         words = self.words
         cut = [chunk] if _PLAIN_ARABIC.fullmatch(chunk) else raw_words(chunk)
         groups: list[Pairs] = []
@@ -744,6 +745,8 @@ def index_strings(text: str, stemmed: bool = True) -> tuple[str, str, str]:
     per run, with no Python code run per word.
     """
     cache = _STRINGS[stemmed]
+    if len(cache) > _CACHE_LIMIT or len(cache.words) > _CACHE_LIMIT:
+        cache.reset()  # never in the middle of a text: its three strings need its runs
     chunks = text.split()
     whole = " ".join(map(cache.__getitem__, chunks))
     exact = " ".join(map(cache.exact.__getitem__, chunks))

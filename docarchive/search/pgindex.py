@@ -56,6 +56,10 @@ __all__ = ["SCHEMA_VERSION", "PostgresIndex"]
 
 SCHEMA_VERSION = 1
 MAX_POSITION = 16_383
+#: Ranking reads every candidate's tsvector: a query matching more records ranks the
+#: records whose subject holds a ranked word and the first others found, this many of
+#: each (the total and the facets still count every match).
+RANK_CANDIDATES = 2_000
 #: Advisory lock key (per database) around creating the tables: b"docsrchx".
 DDL_LOCK = int.from_bytes(b"docsrchx", "big")
 _SNIPPET_FIELDS = {"all", "subject", "text"}
@@ -65,21 +69,25 @@ _COLUMNS = (*_TS_COLUMNS, *_KEYWORDS, "level", "issued", "received", "date")
 _FIELD_COLUMN = {"all": "body", **{c: c for c in _TS_COLUMNS if c != "body"}}
 _EPOCH = datetime(1, 1, 1)
 
-DDL = [
-    """CREATE TABLE IF NOT EXISTS search_docs (
-        id text COLLATE "C" PRIMARY KEY,
-        body tsvector NOT NULL, exact tsvector NOT NULL, subject tsvector,
-        sender tsvector, recipients tsvector, number tsvector, attachments tsvector,
-        kind text COLLATE "C", source text COLLATE "C", office text COLLATE "C",
-        year text COLLATE "C", classification text COLLATE "C", thread text COLLATE "C",
-        sender_id text COLLATE "C", level integer NOT NULL,
-        issued bigint, received bigint, date bigint NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS search_docs_body ON search_docs USING gin (body)",
-    "CREATE INDEX IF NOT EXISTS search_docs_exact ON search_docs USING gin (exact)",
-    "CREATE INDEX IF NOT EXISTS search_docs_fields ON search_docs USING gin "
+_DOCS_TABLE = """CREATE TABLE IF NOT EXISTS {name} (
+    id text COLLATE "C" PRIMARY KEY,
+    body tsvector NOT NULL, exact tsvector NOT NULL, subject tsvector,
+    sender tsvector, recipients tsvector, number tsvector, attachments tsvector,
+    kind text COLLATE "C", source text COLLATE "C", office text COLLATE "C",
+    year text COLLATE "C", classification text COLLATE "C", thread text COLLATE "C",
+    sender_id text COLLATE "C", level integer NOT NULL,
+    issued bigint, received bigint, date bigint NOT NULL)"""
+_DOCS_INDEXES = [
+    "CREATE INDEX IF NOT EXISTS {name}_body ON {name} USING gin (body)",
+    "CREATE INDEX IF NOT EXISTS {name}_exact ON {name} USING gin (exact)",
+    "CREATE INDEX IF NOT EXISTS {name}_fields ON {name} USING gin "
     "(subject, sender, recipients, number, attachments)",
-    "CREATE INDEX IF NOT EXISTS search_docs_date ON search_docs (date)",
-    "CREATE INDEX IF NOT EXISTS search_docs_kind ON search_docs (kind, office)",
+    "CREATE INDEX IF NOT EXISTS {name}_date ON {name} (date)",
+    "CREATE INDEX IF NOT EXISTS {name}_kind ON {name} (kind, office)",
+]
+DDL = [
+    _DOCS_TABLE.format(name="search_docs"),
+    *(i.format(name="search_docs") for i in _DOCS_INDEXES),
     """CREATE TABLE IF NOT EXISTS search_state (
         one integer PRIMARY KEY CHECK (one = 1), applied bigint NOT NULL,
         schema integer NOT NULL)""",
@@ -531,32 +539,43 @@ class PostgresIndex(SearchIndex):
             s.rows("UPDATE search_state SET applied = ? WHERE one = 1", (max(through, current),))
 
     def rebuild(self, records: Iterable[Record], through: int) -> int:
-        """Replace every row in one transaction (searches see the old rows until it
-        commits); missing or damaged tables are made anew first."""
+        """Load every row into a new table, index it, and swap it in with one short
+        transaction (searches use the old rows until then); missing or damaged tables
+        are made anew first. Bulk loading before indexing is many times faster than
+        keeping the GIN indexes up to date row by row."""
         try:
             self._check()
         except IndexCorrupt:
             self.clear()
         count = 0
         conn = self._connection()
+        columns = ", ".join(("id", *_COLUMNS))
         try:
+            conn.execute("DROP TABLE IF EXISTS search_docs_new")
+            conn.execute(_DOCS_TABLE.format(name="search_docs_new"))
+            with (
+                conn.cursor() as cur,
+                cur.copy(f"COPY search_docs_new ({columns}) FROM STDIN") as copy,
+            ):
+                for record in records:
+                    copy.write_row(row_of(record, self.text_limit))
+                    count += 1
+            for statement in _DOCS_INDEXES:
+                conn.execute(statement.format(name="search_docs_new"))
+            conn.execute("ANALYZE search_docs_new")
             with conn.transaction():
                 session = _PostgresSession(conn)
+                session.rows("SELECT pg_advisory_xact_lock(?)", (DDL_LOCK,))
                 session.rows("SELECT applied FROM search_state WHERE one = 1 FOR UPDATE")
-                session.rows("DELETE FROM search_docs")
-                columns = ", ".join(("id", *_COLUMNS))
-                with (
-                    conn.cursor() as cur,
-                    cur.copy(f"COPY search_docs ({columns}) FROM STDIN") as copy,
-                ):
-                    for record in records:
-                        copy.write_row(row_of(record, self.text_limit))
-                        count += 1
+                session.rows("DROP TABLE search_docs")
+                session.rows("ALTER TABLE search_docs_new RENAME TO search_docs")
+                for index in ("body", "exact", "fields", "date", "kind"):
+                    session.rows(
+                        f"ALTER INDEX search_docs_new_{index} RENAME TO search_docs_{index}"
+                    )
                 session.rows("UPDATE search_state SET applied = ? WHERE one = 1", (through,))
         except psycopg.Error as exc:
             raise SearchError(f"rebuilding the PostgreSQL index at {self.url}: {exc}") from exc
-        with contextlib.suppress(psycopg.Error):
-            conn.execute("ANALYZE search_docs")
         return count
 
     def clear(self) -> None:
@@ -602,14 +621,36 @@ class PostgresIndex(SearchIndex):
         if tr.exact_rank:
             rank_sql += f" + {EXACT_FACTOR} * ts_rank_cd(exact, ?::tsquery, 2)"
             rank_args.append(" | ".join(f"({t})" for t in tr.exact_rank))
-        order = "date DESC, id" if q.sort == "newest" else "score DESC, id"
         start = (q.page - 1) * q.page_size
         with self._session() as s:
-            rows = s.rows(
-                f"SELECT id, {rank_sql if q.sort == 'relevance' else '0'} AS score "
-                f"FROM search_docs WHERE {where_sql} ORDER BY {order} LIMIT ? OFFSET ?",
-                (*(rank_args if q.sort == "relevance" else []), *args, q.page_size, start),
-            )
+            if q.sort == "newest" or not tr.rank:
+                order = "date DESC, id" if q.sort == "newest" else "id"
+                rows = s.rows(
+                    f"SELECT id, 0 FROM search_docs WHERE {where_sql} "
+                    f"ORDER BY {order} LIMIT ? OFFSET ?",
+                    (*args, q.page_size, start),
+                )
+            else:
+                # Ranked: the records whose subject holds a ranked word (they rank
+                # highest), then the first others found, RANK_CANDIDATES of each at most.
+                cap = max(RANK_CANDIDATES, start + q.page_size)
+                rows = s.rows(
+                    f"WITH cand AS ((SELECT id FROM search_docs WHERE {where_sql} "
+                    "AND subject @@ ?::tsquery LIMIT ?) UNION "
+                    f"(SELECT id FROM search_docs WHERE {where_sql} LIMIT ?)) "
+                    f"SELECT d.id, {rank_sql} AS score FROM search_docs d JOIN cand USING (id) "
+                    "ORDER BY score DESC, d.id LIMIT ? OFFSET ?",
+                    (
+                        *args,
+                        " | ".join(f"({t})" for t in tr.rank),
+                        cap,
+                        *args,
+                        cap,
+                        *rank_args,
+                        q.page_size,
+                        start,
+                    ),
+                )
             hits = [Hit(str(r[0]), float(r[1])) for r in rows]
             if not q.count:
                 return SearchResult(-1, hits, {})

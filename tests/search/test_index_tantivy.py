@@ -116,3 +116,18 @@ def test_parts_are_one_text_and_subject_weighs_double(tmp_path: Path) -> None:
     # or file names
     assert doc["all"][0].split() == ["دوام", "رسم", "دوام", "رسم", "وزار", "دوام", "مكتب", "وزير"]
     index.close()
+
+
+def test_the_term_cache_is_emptied_between_texts_never_inside_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cache that fills up is emptied before a text, so a text never finds half of its
+    runs gone (the exact forms and parts are read after the whole terms)."""
+    from docarchive.search import analysis
+
+    monkeypatch.setattr(analysis, "_CACHE_LIMIT", 3)
+    text = "قرر السيد مدير الدائرة المالية صرف المستحقات 17/2026 للموظفين"
+    expected = index_strings(text)
+    for _ in range(3):
+        assert index_strings(text) == expected
+        assert index_strings("كتاب آخر فيه كلمات جديدة كثيرة") is not None
