@@ -65,7 +65,9 @@ lint: install
 	$(BIN)/mypy
 
 bench: install
-	$(BIN)/python bench/bench_search.py
+	$(BIN)/python bench/bench_analysis.py
+	$(BIN)/python bench/bench_search.py --engines plain,whoosh,tantivy,postgresql
+	$(BIN)/python bench/bench_search.py --growth 10000,100000,1000000
 	$(BIN)/python bench/bench_numbering.py
 	$(BIN)/python bench/bench_stamp.py
 	$(BIN)/python bench/bench_render.py

@@ -8,7 +8,7 @@ argument > ``DOCARCHIVE_*`` environment variable > ``docarchive.toml`` > default
     [backends]             # each a URL; defaults are the folder layout below
     storage = "file:///srv/archive/blobs"
     catalog = "sqlite:///srv/archive/catalog.sqlite"
-    index = "whoosh:///srv/archive/index"
+    index = "tantivy:///srv/archive/index"   # or whoosh:///..., postgresql://...
 
     [office]
     name = "مكتب الوزير"
@@ -74,7 +74,13 @@ from .records import Classification
 from .server.settings import ServerSettings
 from .stamping import StampStyle
 
-__all__ = ["SETTINGS_FILE", "Settings", "default_actor", "default_root"]
+__all__ = [
+    "SETTINGS_FILE",
+    "Settings",
+    "default_actor",
+    "default_index_url",
+    "default_root",
+]
 
 SETTINGS_FILE = "docarchive.toml"
 _TABLES = {
@@ -96,6 +102,15 @@ def default_root(environ: Mapping[str, str] | None = None) -> Path:
     """``DOCARCHIVE_ROOT`` or ``./archive``."""
     environ = os.environ if environ is None else environ
     return Path(environ.get("DOCARCHIVE_ROOT") or "archive")
+
+
+def default_index_url(root: Path) -> str:
+    """The index of an archive whose settings name none: ``tantivy:///ROOT/index``, unless
+    that folder already holds a whoosh index (an archive made before tantivy was the
+    default), which stays whoosh until its settings say otherwise."""
+    folder = root / "index"
+    whoosh = (folder / "applied.json").exists() or any(folder.glob("_MAIN_*.toc"))
+    return f"{'whoosh' if whoosh else 'tantivy'}://{quote(str(folder))}"
 
 
 def default_actor(environ: Mapping[str, str] | None = None) -> str:
@@ -280,13 +295,7 @@ class Settings:
                 )
             ),
             index_url=str(
-                pick(
-                    "index",
-                    "DOCARCHIVE_INDEX",
-                    backends,
-                    "index",
-                    f"whoosh://{quote(str(base / 'index'))}",
-                )
+                pick("index", "DOCARCHIVE_INDEX", backends, "index", default_index_url(base))
             ),
             office_name=str(office.get("name", cls.office_name)),
             office_code=str(office.get("code", cls.office_code)),

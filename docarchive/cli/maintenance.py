@@ -25,7 +25,11 @@ from .output import emit, stage_bars
 @click.argument("root", required=False, type=click.Path(path_type=Path))
 @click.option("--storage", help="Blob storage URL (default: file://ROOT/blobs).")
 @click.option("--catalog", help="Catalog URL (default: sqlite:///ROOT/catalog.sqlite).")
-@click.option("--index", help="Search index URL (default: whoosh:///ROOT/index).")
+@click.option(
+    "--index",
+    help="Search index URL: tantivy:///PATH (default: tantivy:///ROOT/index), "
+    "whoosh:///PATH, or postgresql://... (in the catalog's database).",
+)
 @click.option(
     "--group",
     help="A group that may read what the archive writes ([security] group); "

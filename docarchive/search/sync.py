@@ -19,7 +19,7 @@ from ..followup import index_text as referral_index_text
 from ..records import Record
 from .base import IndexBusy, IndexCorrupt, SearchIndex
 
-__all__ = ["IndexSync"]
+__all__ = ["IndexSync", "with_referrals"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ class IndexSync:
         self.index = index
         #: Called after the index wrote (the permission policy's fix-up of its files).
         self.after_write = after_write
+        index.attach(catalog)
 
     def catch_up(self) -> int:
         """Apply catalog changes the index has not seen; returns the change it reached.
@@ -113,13 +114,17 @@ class IndexSync:
         indexing; referral events name their record, so catch-up re-indexes it."""
         if not records:
             return records
-        found = self.catalog.referrals(record_ids=[r.id for r in records])
-        by_record: dict[str, list[Referral]] = {}
-        for r in found:
-            by_record.setdefault(r.record_id, []).append(r)
-        return [
-            replace(r, text=f"{r.text}\n{referral_index_text(by_record[r.id])}")
-            if r.id in by_record
-            else r
-            for r in records
-        ]
+        return with_referrals(records, self.catalog.referrals(record_ids=[r.id for r in records]))
+
+
+def with_referrals(records: list[Record], referrals: list[Referral]) -> list[Record]:
+    """``records`` with their ``referrals``' departments and instructions after their text."""
+    by_record: dict[str, list[Referral]] = {}
+    for r in referrals:
+        by_record.setdefault(r.record_id, []).append(r)
+    return [
+        replace(r, text=f"{r.text}\n{referral_index_text(by_record[r.id])}")
+        if r.id in by_record
+        else r
+        for r in records
+    ]
