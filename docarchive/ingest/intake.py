@@ -26,6 +26,7 @@ from ..numbers import INCOMING
 from ..records import Classification, FileRef, Record, new_id
 from ..stamping import Stamp, stamp_pdf
 from ..templates import DEFAULT_DATE_FORMAT
+from .failures import one_line, reason_for
 from .files import InputFile, given_file
 from .files import walk as walk_files
 from .ocr import ocr_lang
@@ -203,6 +204,10 @@ class ScanIntake:
         except IngestError as exc:
             quarantine(core, str(path), exc.reason, data=data)
             raise
+        except Exception as exc:  # any parser's exception is this file's failure
+            reason = reason_for(exc)
+            quarantine(core, str(path), reason, data=data)
+            raise IngestError(str(path), reason) from exc
         who = core.actor(actor)
         blob = core.storage.put(scan.data)
         existing = core.catalog.find_by_blob(blob.sha256)
@@ -240,8 +245,9 @@ class ScanIntake:
                         settings.limits,
                     )
                     meta["stamped"] = True
-                except DocArchiveError as exc:  # keep what can be kept: unstamped, and why
-                    meta["stamp_error"] = str(exc)[:300]
+                except Exception as exc:  # keep what can be kept: unstamped, and why
+                    detail = str(exc) if isinstance(exc, DocArchiveError) else reason_for(exc)
+                    meta["stamp_error"] = one_line(detail)
             if rendition is not None:
                 put = core.storage.put(rendition)
                 files.append(

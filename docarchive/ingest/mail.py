@@ -39,6 +39,7 @@ from typing import Any, BinaryIO
 from ..errors import IngestError, LimitExceededError, UnsafeInputError
 from ..limits import Limits, check
 from .files import Entry, Folder, InputFile, given_file, is_folder, open_folder
+from .precheck import check_mail
 from .scans import sniff
 from .text import decode_text, extract_text, html_to_text
 
@@ -333,6 +334,10 @@ def _parse(data: bytes, limits: Limits, label: str) -> Mail:
         raise IngestError(label, "empty file (0 bytes)" if not data else "empty message")
     _check_looks_like_mail(data, label)
     try:
+        check_mail(data, limits)  # nesting depth, before the recursive stdlib parser
+    except LimitExceededError as exc:
+        raise IngestError(label, str(exc)) from exc
+    try:
         msg = _PARSER.parsebytes(data)
     except RecursionError:
         raise IngestError(label, "MIME parts are nested too deeply to parse") from None
@@ -620,6 +625,8 @@ def _parse_date(raw: str) -> tuple[datetime | None, str]:
         return None, f"unparseable Date header: {raw[:100]!r}"
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
+    if not 1 < when.year < 9999:  # so near the ends of time that no zone can show it
+        return None, f"Date header out of range: {raw[:100]!r}"
     return when, ""
 
 
