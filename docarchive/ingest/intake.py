@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigurationError, DocArchiveError, IngestError, UnsafeInputError
 from ..numbers import INCOMING
 from ..records import Classification, FileRef, Record, new_id
-from ..stamping import Stamp, stamp_pdf
+from ..stamping import Stamp
 from ..templates import DEFAULT_DATE_FORMAT
 from .failures import one_line, reason_for
 from .files import InputFile, given_file
 from .files import walk as walk_files
 from .ocr import ocr_lang
-from .scans import ScanInfo, day_argument, is_sidecar, read_sidecar, scan_bytes
+from .scans import ScanInfo, day_argument, is_sidecar, read_sidecar
+from .worker import parsers
 
 if TYPE_CHECKING:
     from ..core import Core
@@ -195,7 +196,7 @@ class ScanIntake:
             data = source.read(settings.limits.input_bytes, "input_bytes")
             info = given.over(read_sidecar(source))
             level = chosen if chosen is not None else core.classification(info.classification)
-            scan = scan_bytes(path, data, settings.limits)
+            scan = parsers(settings.limits).scan(path, data, settings.limits)
         except UnsafeInputError:
             raise  # a link, or not the file listed: nothing read, nothing kept
         except ConfigurationError as exc:  # a bad classification in a sidecar
@@ -238,7 +239,7 @@ class ScanIntake:
             if stamp:
                 base = rendition if rendition is not None else scan.data
                 try:
-                    rendition = stamp_pdf(
+                    rendition = parsers(settings.limits).stamp(
                         base,
                         self._stamp(number, received, info.department),
                         dataclasses.replace(settings.stamp, position="top-left", pages="first"),

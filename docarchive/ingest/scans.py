@@ -41,6 +41,7 @@ from .failures import parser_step, reason_for
 from .files import InputFile, given_file
 from .ocr import OCR_DPI, OcrResult, ocr_images
 from .precheck import check_image, check_pdf
+from .worker import tick
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -246,6 +247,7 @@ def _pdf_text(name: str, data: bytes, limits: Limits) -> tuple[str, int]:
             text = unicodedata.normalize("NFC", text.translate(_BIDI_CONTROLS)).replace(
                 "\r\n", "\n"
             )
+            tick()  # a page read: the parser worker's step deadline moves on
             texts.append(text)
             total += len(text)
             if total > limits.indexed_text_chars:
@@ -281,6 +283,7 @@ def _pdf_pages(name: str, data: bytes, limits: Limits) -> Iterator[PILImage]:
                 continue
             finally:
                 page.close()
+            tick()
             yield image
     finally:
         pdf.close()
@@ -332,6 +335,7 @@ def _read_image(
                     raise IngestError(name, f"{label}: page {index + 1} has no pixels")
                 check(limits, "scan_pixels", width * height)
                 image.load()
+                tick()
         except LimitExceededError as exc:
             raise IngestError(name, str(exc)) from exc
         except IngestError:
