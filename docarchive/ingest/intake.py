@@ -244,10 +244,17 @@ class ScanIntake:
                         self._stamp(number, received, info.department),
                         dataclasses.replace(settings.stamp, position="top-left", pages="first"),
                         settings.limits,
+                        str(path),
                     )
                     meta["stamped"] = True
                 except Exception as exc:  # keep what can be kept: unstamped, and why
-                    detail = str(exc) if isinstance(exc, DocArchiveError) else reason_for(exc)
+                    detail = (
+                        exc.reason
+                        if isinstance(exc, IngestError)
+                        else str(exc)
+                        if isinstance(exc, DocArchiveError)
+                        else reason_for(exc)
+                    )
                     meta["stamp_error"] = one_line(detail)
             if rendition is not None:
                 put = core.storage.put(rendition)

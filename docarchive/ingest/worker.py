@@ -46,7 +46,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigurationError, IngestError
+from ..errors import ConfigurationError, DocArchiveError, IngestError
 from ..limits import Limits
 from .failures import one_line, reason_for
 
@@ -134,7 +134,7 @@ def serve(fd: int, memory_mb: int) -> None:
     import pypdfium2  # noqa: F401
     from PIL import Image  # noqa: F401
 
-    from . import scans, text  # noqa: F401
+    from . import scans  # noqa: F401  (text, for attachments, is loaded when first asked)
 
     last = [0.0]
 
@@ -167,18 +167,23 @@ def serve(fd: int, memory_mb: int) -> None:
                 hook(task, label)
             last[0] = time.monotonic()
             answer: tuple[Any, ...] = ("ok", _TASKS[task](*args))
-        except IngestError as exc:
-            restart = _with_memory_cause(exc)
-            answer = ("ingest", exc.reason)
         except MemoryError:
             restart = True
             answer = ("oom", "")
         except Exception as exc:
-            answer = ("error", reason_for(exc))
+            if _with_memory_cause(exc):  # a MemoryError a parser turned into its own error
+                restart = True
+                answer = ("oom", "")
+            elif isinstance(exc, IngestError):
+                answer = ("ingest", exc.reason)
+            elif isinstance(exc, DocArchiveError):  # ours (a stamp refused): as it says
+                answer = ("error", one_line(str(exc)))
+            else:
+                answer = ("error", reason_for(exc))
         try:
-            reply = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+            reply = pickle.dumps((*answer, restart), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # an answer that cannot travel is the task's failure
-            reply = pickle.dumps(("error", reason_for(exc)))
+            reply = pickle.dumps(("error", reason_for(exc), restart))
         answer = ()
         conn.send_bytes(reply)
         if restart:
@@ -203,6 +208,21 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+# The worker loads the parsers, not the whole package (the facade, the catalog and the
+# search backends that docarchive/__init__.py imports): the two packages on the way to this
+# module are made as empty packages first, which halves the worker's start.
+_BOOT = """
+import importlib.machinery, importlib.util, sys
+spec = importlib.util.find_spec("docarchive")
+for name in ("docarchive", "docarchive.ingest"):
+    module = importlib.util.module_from_spec(spec)  # the package, its __init__ not run
+    sys.modules[name] = module
+    spec = importlib.machinery.PathFinder.find_spec("docarchive.ingest", module.__path__)
+from docarchive.ingest.worker import serve
+serve(int(sys.argv[1]), int(sys.argv[2]))
+"""
+
+
 class ParserWorker:
     """One worker process; :meth:`run` sends it a task and waits under the limits."""
 
@@ -220,8 +240,7 @@ class ParserWorker:
                 [
                     sys.executable,
                     "-c",
-                    "import sys; from docarchive.ingest.worker import serve; "
-                    "serve(int(sys.argv[1]), int(sys.argv[2]))",
+                    _BOOT,
                     str(child.fileno()),
                     str(memory_mb),
                 ],
@@ -264,15 +283,12 @@ class ParserWorker:
             self.close()
             raise IngestError(label, exc.reason) from None
         del message
-        kind, value = answer[0], answer[1]
+        kind, value, restart = answer
+        if restart:  # the worker exits after this answer: it must not be given another task
+            self.close()
         if kind == "ok":
             return value
-        if kind == "oom":
-            self.close()
-            raise IngestError(label, self._oom())
-        if kind == "ingest" and not self.alive:
-            self.close()
-        raise IngestError(label, value)
+        raise IngestError(label, self._oom() if kind == "oom" else value)
 
     def _wait(self) -> tuple[Any, ...]:
         deadline = time.monotonic() + self.seconds
@@ -373,9 +389,14 @@ class Parsers:
             return Extracted("", sniffed, False, one_line(exc.reason))
         return found
 
-    def stamp(self, pdf: bytes, stamp: Stamp, style: StampStyle, limits: Limits) -> bytes:
-        """:func:`~docarchive.stamping.stamp_pdf`; a crash or a hang raises IngestError."""
-        stamped: bytes = self._call("stamp", "stamp", pdf, stamp, style, limits)
+    def stamp(
+        self, pdf: bytes, stamp: Stamp, style: StampStyle, limits: Limits, label: str = "stamp"
+    ) -> bytes:
+        """:func:`~docarchive.stamping.stamp_pdf` of the file ``label``; a crash or a hang
+        raises IngestError."""
+        if not self.isolated:
+            return _task_stamp(pdf, stamp, style, limits)
+        stamped: bytes = self._call("stamp", label, pdf, stamp, style, limits)
         return stamped
 
     def close(self) -> None:
@@ -406,4 +427,3 @@ def parsers(limits: Limits) -> Parsers:
 def _stop_all() -> None:
     for shared in list(_SHARED.values()):
         shared.close()
-

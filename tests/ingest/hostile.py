@@ -113,8 +113,9 @@ def encrypted(data: bytes, *, user: str, owner: str, algorithm: str = "AES-256")
     return out.getvalue()
 
 
-def png_declaring(width: int, height: int) -> bytes:
-    """A PNG header declaring ``width`` × ``height`` pixels, with almost no data."""
+def png_declaring(width: int, height: int, color: int = 0) -> bytes:
+    """A PNG header declaring ``width`` × ``height`` pixels (``color`` 0: grey, 2: RGB),
+    with almost no data."""
     import struct
     import zlib
 
@@ -122,7 +123,7 @@ def png_declaring(width: int, height: int) -> bytes:
         crc = zlib.crc32(kind + body) & 0xFFFFFFFF
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", width, height, 8, color, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
