@@ -247,6 +247,11 @@ class ParserWorker:
                 pass_fds=(child.fileno(),),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
+                # libtiff, libjpeg and PDFium write warnings on hostile files to stderr: not
+                # the user's terminal (DOCARCHIVE_PARSER_STDERR=1 keeps them, to debug)
+                stderr=None
+                if os.environ.get("DOCARCHIVE_PARSER_STDERR") == "1"
+                else subprocess.DEVNULL,
                 env=env,
                 close_fds=True,
             )

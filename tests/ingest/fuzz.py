@@ -57,7 +57,9 @@ def swap_chunks(data: bytes, rng: random.Random) -> bytes:
     a, b = sorted(rng.sample(range(len(data) - size + 1), 2)) if len(data) > size else (0, 0)
     if b < a + size:
         return data
-    return data[:a] + data[b : b + size] + data[a + size : b] + data[a : a + size] + data[b + size :]
+    return (
+        data[:a] + data[b : b + size] + data[a + size : b] + data[a : a + size] + data[b + size :]
+    )
 
 
 def repeat_chunk(data: bytes, rng: random.Random) -> bytes:
@@ -195,11 +197,15 @@ def mail_bad_header(data: bytes, rng: random.Random) -> bytes:
             b"Date: Fri, 31 Dec 9999 23:59:59 -1200\r\n",
             b"X-Long: " + b"a" * 100_000 + b"\r\n",
             b"Content-Type: multipart/mixed; boundary=\r\n",
-            b"Content-Type: text/plain; charset=\"utf-7\x00\"\r\n",
+            b'Content-Type: text/plain; charset="utf-7\x00"\r\n',
             b"Content-Transfer-Encoding: base64\r\n",
         ]
     )
-    return junk + data if rng.random() < 0.5 else data.replace(b"\r\n\r\n", b"\r\n" + junk + b"\r\n", 1)
+    return (
+        junk + data
+        if rng.random() < 0.5
+        else data.replace(b"\r\n\r\n", b"\r\n" + junk + b"\r\n", 1)
+    )
 
 
 def mail_nest(data: bytes, rng: random.Random) -> bytes:
