@@ -112,3 +112,16 @@ def test_deep_mime_is_refused_before_parsing():
     with pytest.raises(LimitExceededError, match="mime_depth is 5001"):
         check_mail(hostile.nested_mail(5000), Limits())
     check_mail(hostile.nested_mail(10), Limits())
+
+
+def test_real_pdfs_pass_the_checks(make_pdf):
+    """No false alarm on what offices send: the example scans, a text PDF, one encrypted."""
+    from pathlib import Path
+
+    scans = Path(__file__).resolve().parents[2] / "examples" / "data" / "scans"
+    text = make_pdf("report.pdf", ["Ministry of Planning", "No. 2291/MO"]).read_bytes()
+    pdfs = [p.read_bytes() for p in scans.glob("*.pdf")]
+    pdfs += [text, hostile.encrypted(text, user="s", owner="o")]
+    for data in pdfs:
+        check_pdf(data, Limits())
+        assert pdf_depth(data) < 10
