@@ -6,7 +6,7 @@ DEMO   ?= demo-archive
 EXTRAS ?= dev,pdf,postgres,s3,ocr,server
 DEMO_EXTRAS ?= pdf,ocr
 
-.PHONY: install install-demo install-serve demo serve test lint bench clean
+.PHONY: install install-demo install-serve demo serve test lint bench fuzz clean
 
 # What the demo needs: the folder archive, LibreOffice and the Amiri font, tesseract.
 $(VENV)/.demo: pyproject.toml
@@ -59,6 +59,15 @@ serve: install-serve
 
 test: install lint
 	$(BIN)/python -m pytest -q
+
+# A longer fuzz pass than the tests' (not part of make test): FUZZ_COUNT mutated files per
+# ingest path, a new seed each run (printed; FUZZ_SEED=N repeats one), FUZZ_OCR=1 for OCR.
+FUZZ_COUNT ?= 400
+FUZZ_SEED  := $(or $(FUZZ_SEED),$(shell date +%s))
+fuzz: install
+	@echo "fuzz seed $(FUZZ_SEED) ($(FUZZ_COUNT) files per ingest path)"
+	FUZZ_COUNT=$(FUZZ_COUNT) FUZZ_SEED=$(FUZZ_SEED) FUZZ_EXAMPLES=$(FUZZ_COUNT) \
+	    $(BIN)/python -m pytest -q -p no:cacheprovider tests/ingest/test_fuzz.py
 
 lint: install
 	$(BIN)/ruff check docarchive tests examples bench tools

@@ -24,12 +24,14 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigurationError, DocArchiveError, IngestError, UnsafeInputError
 from ..numbers import INCOMING
 from ..records import Classification, FileRef, Record, new_id
-from ..stamping import Stamp, stamp_pdf
+from ..stamping import Stamp
 from ..templates import DEFAULT_DATE_FORMAT
+from .failures import one_line, reason_for
 from .files import InputFile, given_file
 from .files import walk as walk_files
 from .ocr import ocr_lang
-from .scans import ScanInfo, day_argument, is_sidecar, read_sidecar, scan_bytes
+from .scans import ScanInfo, day_argument, is_sidecar, read_sidecar
+from .worker import parsers
 
 if TYPE_CHECKING:
     from ..core import Core
@@ -194,7 +196,7 @@ class ScanIntake:
             data = source.read(settings.limits.input_bytes, "input_bytes")
             info = given.over(read_sidecar(source))
             level = chosen if chosen is not None else core.classification(info.classification)
-            scan = scan_bytes(path, data, settings.limits)
+            scan = parsers(settings.limits).scan(path, data, settings.limits)
         except UnsafeInputError:
             raise  # a link, or not the file listed: nothing read, nothing kept
         except ConfigurationError as exc:  # a bad classification in a sidecar
@@ -203,6 +205,10 @@ class ScanIntake:
         except IngestError as exc:
             quarantine(core, str(path), exc.reason, data=data)
             raise
+        except Exception as exc:  # any parser's exception is this file's failure
+            reason = reason_for(exc)
+            quarantine(core, str(path), reason, data=data)
+            raise IngestError(str(path), reason) from exc
         who = core.actor(actor)
         blob = core.storage.put(scan.data)
         existing = core.catalog.find_by_blob(blob.sha256)
@@ -233,15 +239,23 @@ class ScanIntake:
             if stamp:
                 base = rendition if rendition is not None else scan.data
                 try:
-                    rendition = stamp_pdf(
+                    rendition = parsers(settings.limits).stamp(
                         base,
                         self._stamp(number, received, info.department),
                         dataclasses.replace(settings.stamp, position="top-left", pages="first"),
                         settings.limits,
+                        str(path),
                     )
                     meta["stamped"] = True
-                except DocArchiveError as exc:  # keep what can be kept: unstamped, and why
-                    meta["stamp_error"] = str(exc)[:300]
+                except Exception as exc:  # keep what can be kept: unstamped, and why
+                    detail = (
+                        exc.reason
+                        if isinstance(exc, IngestError)
+                        else str(exc)
+                        if isinstance(exc, DocArchiveError)
+                        else reason_for(exc)
+                    )
+                    meta["stamp_error"] = one_line(detail)
             if rendition is not None:
                 put = core.storage.put(rendition)
                 files.append(

@@ -27,7 +27,7 @@ import mimetypes
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -39,8 +39,9 @@ from typing import Any, BinaryIO
 from ..errors import IngestError, LimitExceededError, UnsafeInputError
 from ..limits import Limits, check
 from .files import Entry, Folder, InputFile, given_file, is_folder, open_folder
+from .precheck import check_mail
 from .scans import sniff
-from .text import decode_text, extract_text, html_to_text
+from .text import Extracted, decode_text, extract_text, html_to_text
 
 __all__ = [
     "MAIL_TYPE",
@@ -314,17 +315,26 @@ def _read_mbox(source: InputFile, fh: BinaryIO, limits: Limits) -> Iterator[Mail
 # -- parsing ------------------------------------------------------------------------------
 
 
-def parse_mail(data: bytes, limits: Limits, label: str = "message") -> Mail:
-    """Check and decode one message; IngestError names ``label`` and the reason."""
+Extract = Callable[[bytes, str, str, Limits, str | None], Extracted]
+
+
+def parse_mail(
+    data: bytes, limits: Limits, label: str = "message", *, extract: Extract = extract_text
+) -> Mail:
+    """Check and decode one message; IngestError names ``label`` and the reason.
+
+    ``extract`` reads each attachment's text (default :func:`extract_text`, in this
+    process; the mail intake passes the parser worker's, see
+    :mod:`docarchive.ingest.worker`)."""
     try:
-        return _parse(data, limits, label)
+        return _parse(data, limits, label, extract)
     except IngestError:
         raise
     except Exception as exc:  # whatever else hostile input provokes: refuse, never crash
         raise IngestError(label, f"cannot read the message: {type(exc).__name__}: {exc}") from exc
 
 
-def _parse(data: bytes, limits: Limits, label: str) -> Mail:
+def _parse(data: bytes, limits: Limits, label: str, extract: Extract) -> Mail:
     try:
         check(limits, "mail_bytes", len(data))
     except LimitExceededError as exc:
@@ -332,6 +342,10 @@ def _parse(data: bytes, limits: Limits, label: str) -> Mail:
     if not data.strip():
         raise IngestError(label, "empty file (0 bytes)" if not data else "empty message")
     _check_looks_like_mail(data, label)
+    try:
+        check_mail(data, limits)  # nesting depth, before the recursive stdlib parser
+    except LimitExceededError as exc:
+        raise IngestError(label, str(exc)) from exc
     try:
         msg = _PARSER.parsebytes(data)
     except RecursionError:
@@ -376,7 +390,7 @@ def _parse(data: bytes, limits: Limits, label: str) -> Mail:
         references=references,
         body=body[: limits.indexed_text_chars],
         body_type=body_type,
-        attachments=[_attachment(part, n, limits) for n, part in enumerate(attached, 1)],
+        attachments=[_attachment(part, n, limits, extract) for n, part in enumerate(attached, 1)],
         defects=defects,
     )
 
@@ -471,7 +485,7 @@ def _charset(part: Message) -> str | None:
     return charset if charset and charset != "unknown-8bit" else None
 
 
-def _attachment(part: Message, number: int, limits: Limits) -> Attachment:
+def _attachment(part: Message, number: int, limits: Limits, extract: Extract) -> Attachment:
     declared = part.get_content_type()
     filename = _filename(part)
     name = safe_name(filename) or f"attachment-{number}{_extension(declared)}"
@@ -484,7 +498,7 @@ def _attachment(part: Message, number: int, limits: Limits) -> Attachment:
         return Attachment(name, filename, declared, MAIL_TYPE, data, text, bool(text.strip()))
     payload = part.get_payload(decode=True)
     data = payload if isinstance(payload, bytes) else b""
-    found = extract_text(data, declared, name, limits, _charset(part))
+    found = extract(data, declared, name, limits, _charset(part))
     return Attachment(
         name,
         filename,
@@ -620,6 +634,8 @@ def _parse_date(raw: str) -> tuple[datetime | None, str]:
         return None, f"unparseable Date header: {raw[:100]!r}"
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
+    if not 1 < when.year < 9999:  # so near the ends of time that no zone can show it
+        return None, f"Date header out of range: {raw[:100]!r}"
     return when, ""
 
 

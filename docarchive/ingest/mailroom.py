@@ -28,6 +28,7 @@ from .imap import fetch as imap_fetch
 from .imap import password_for as imap_password
 from .intake import BatchResult, quarantine
 from .mail import MAIL_TYPE, MailInput, message_bytes, parse_mail, read_inputs, safe_name
+from .worker import parsers
 
 if TYPE_CHECKING:
     from ..core import Core
@@ -184,7 +185,8 @@ class MailIntake:
                 raise UnsafeInputError(item.label, item.reason)
             if item.data is None:
                 raise IngestError(item.label, item.reason or "could not be read")
-            mail = parse_mail(item.data, core.settings.limits, item.label)
+            limits = core.settings.limits
+            mail = parse_mail(item.data, limits, item.label, extract=parsers(limits).extract)
         except UnsafeInputError:
             raise
         except IngestError as exc:

@@ -37,8 +37,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, IngestError, LimitExceededError
 from ..limits import Limits, check
+from .failures import parser_step, reason_for
 from .files import InputFile, given_file
 from .ocr import OCR_DPI, OcrResult, ocr_images
+from .precheck import check_image, check_pdf
+from .worker import tick
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -149,6 +152,11 @@ def scan_bytes(path: str | Path, data: bytes, limits: Limits, *, ocr: bool = Tru
     """Check and read a scan's bytes, already read from ``path`` (which names it in
     errors, and whose suffix says what it claims to be)."""
     path = Path(path)
+    with parser_step(str(path)):  # any parser's exception is this file's failure
+        return _scan_bytes(path, data, limits, ocr)
+
+
+def _scan_bytes(path: Path, data: bytes, limits: Limits, ocr: bool) -> Scan:
     name = str(path)
     if not data:
         raise IngestError(name, "empty file (0 bytes)")
@@ -168,6 +176,10 @@ def scan_bytes(path: str | Path, data: bytes, limits: Limits, *, ocr: bool = Tru
 
 def _read_pdf(path: Path, data: bytes, limits: Limits, ocr: bool) -> Scan:
     name = str(path)
+    try:
+        check_pdf(data, limits)  # declared pages, image sizes, nesting: before PDFium
+    except LimitExceededError as exc:
+        raise IngestError(name, str(exc)) from exc
     try:
         text, pages = _pdf_text(name, data, limits)
     except _Encrypted as exc:
@@ -218,20 +230,24 @@ def _pdf_text(name: str, data: bytes, limits: Limits) -> tuple[str, int]:
         texts: list[str] = []
         total = 0
         for index in range(pages):
-            page = pdf[index]
+            try:
+                page = pdf[index]  # a broken page tree fails here ("Failed to load page.")
+            except Exception as exc:
+                raise IngestError(name, reason_for(exc, f"broken PDF: page {index + 1}")) from exc
             try:
                 textpage = page.get_textpage()
                 try:
                     text = textpage.get_text_range()
                 finally:
                     textpage.close()
-            except pdfium.PdfiumError as exc:
-                raise IngestError(name, f"broken PDF: page {index + 1}: {exc}") from exc
+            except Exception as exc:
+                raise IngestError(name, reason_for(exc, f"broken PDF: page {index + 1}")) from exc
             finally:
                 page.close()
             text = unicodedata.normalize("NFC", text.translate(_BIDI_CONTROLS)).replace(
                 "\r\n", "\n"
             )
+            tick()  # a page read: the parser worker's step deadline moves on
             texts.append(text)
             total += len(text)
             if total > limits.indexed_text_chars:
@@ -249,7 +265,11 @@ def _pdf_pages(name: str, data: bytes, limits: Limits) -> Iterator[PILImage]:
     pdf = pdfium.PdfDocument(data)
     try:
         for index in range(len(pdf)):
-            page = pdf[index]
+            try:
+                page = pdf[index]
+            except pdfium.PdfiumError as exc:
+                log.warning("%s: page %d cannot be loaded for OCR: %s", name, index + 1, exc)
+                continue
             try:
                 width, height = page.get_size()
                 scale = OCR_DPI / 72
@@ -263,6 +283,7 @@ def _pdf_pages(name: str, data: bytes, limits: Limits) -> Iterator[PILImage]:
                 continue
             finally:
                 page.close()
+            tick()
             yield image
     finally:
         pdf.close()
@@ -277,9 +298,13 @@ def _read_image(
     path: Path, data: bytes, media_type: str, label: str, limits: Limits, ocr: bool
 ) -> Scan:
     name = str(path)
+    try:
+        check_image(data, limits)  # the size its header declares: before any decoder
+    except LimitExceededError as exc:
+        raise IngestError(name, str(exc)) from exc
     from PIL import Image, UnidentifiedImageError
 
-    broken = (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, IndexError)
+    broken = Exception  # a decoder's error of any kind: the file is broken
     with warnings.catch_warnings():  # untrusted files: Pillow's warnings are not ours to raise
         warnings.simplefilter("ignore")
         try:
@@ -295,7 +320,8 @@ def _read_image(
         except UnidentifiedImageError as exc:
             raise IngestError(name, f"broken {label}: its content cannot be decoded") from exc
         except broken as exc:
-            raise IngestError(name, f"broken {label}: {exc or type(exc).__name__}") from exc
+            raise IngestError(name, reason_for(exc, f"broken {label}")) from exc
+        frames, index = 1, 0
         try:
             frames = int(getattr(image, "n_frames", 1))
             if frames < 1:
@@ -309,14 +335,16 @@ def _read_image(
                     raise IngestError(name, f"{label}: page {index + 1} has no pixels")
                 check(limits, "scan_pixels", width * height)
                 image.load()
+                tick()
         except LimitExceededError as exc:
             raise IngestError(name, str(exc)) from exc
         except IngestError:
             raise
         except broken as exc:
-            where = f"page {index + 1}: " if frames > 1 else ""
-            raise IngestError(name, f"broken {label}: {where}{exc or type(exc).__name__}") from exc
-        rendition = _image_pdf(name, data, image, frames, dpi)
+            where = f": page {index + 1}" if frames > 1 else ""
+            raise IngestError(name, reason_for(exc, f"broken {label}{where}")) from exc
+        with parser_step(name, f"{label}: its PDF rendition cannot be made"):
+            rendition = _image_pdf(name, data, image, frames, dpi)
     scan = Scan(path, data, media_type, "", frames, False, rendition=rendition)
     if not ocr:
         return replace(scan, searchable=False, reason="OCR was not asked for")
