@@ -173,3 +173,12 @@ def shared_folder() -> Iterator[Path]:
 
     with make() as folder:
         yield folder
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each catalog in turn: a SQLite file, then a database of the session's PostgreSQL."""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+    return f"sqlite://{tmp_path / 'catalog.sqlite'}"

@@ -62,14 +62,6 @@ CLI = SLOW + textwrap.dedent(
 )
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        url: str = request.getfixturevalue("postgres_url")
-        return url
-    return f"sqlite://{tmp_path / 'catalog.sqlite'}"
-
-
 @pytest.fixture
 def root(tmp_path: Path, catalog_url: str) -> Path:
     root = tmp_path / "archive"

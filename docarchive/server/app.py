@@ -17,11 +17,8 @@ import contextlib
 import logging
 import os
 import re
-import shutil
-import tempfile
 import threading
 import time
-import unicodedata
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from datetime import date
@@ -50,6 +47,7 @@ from ..errors import (
     TemplateError,
 )
 from ..records import Classification, Record
+from .uploads import ingest_uploads
 
 __all__ = ["ApiError", "create_app"]
 
@@ -207,14 +205,6 @@ _SECURITY_HEADERS = {
     "cross-origin-resource-policy": "same-origin",
     "cache-control": "no-store",
 }
-
-
-def _upload_name(raw: str | None, n: int) -> str:
-    """A plain file name for an upload: the last part of what the client sent, letters,
-    digits and a few marks only; never a path."""
-    name = unicodedata.normalize("NFC", (raw or "").replace("\\", "/").rsplit("/", 1)[-1])
-    name = SAFE_NAME.sub("_", name).strip(" .")[:150]
-    return name or f"upload-{n}"
 
 
 def _content_disposition(name: str) -> str:
@@ -419,26 +409,7 @@ def create_app(archive_opener: Callable[[], Archive] | Archive | None = None) ->
         allowed(user, "ingest")
         if not files:
             raise ApiError(422, "invalid", "files: give one or more files")
-        folder = Path(tempfile.mkdtemp(prefix="docarchive-upload-"))
-        names: dict[str, str] = {}
-        try:
-            paths = []
-            for n, upload in enumerate(files):
-                place = folder / str(n)
-                place.mkdir()
-                path = place / _upload_name(upload.filename, n)
-                with path.open("xb") as out:
-                    shutil.copyfileobj(upload.file, out, 1024 * 1024)
-                names[str(path)] = upload.filename or path.name
-                paths.append(path)
-            with lock:
-                result = work(paths).to_dict()
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        for key in ("quarantined", "duplicates"):
-            for item in result.get(key, []):
-                item["file"] = names.get(str(item.get("file")), Path(str(item.get("file"))).name)
-        return dict(result)
+        return ingest_uploads(files, work, lock)
 
     @app.post(f"{API}/scans", tags=["ingest"])
     def scans(

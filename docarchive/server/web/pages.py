@@ -19,7 +19,6 @@ import io
 import json
 import re
 import secrets
-import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -38,6 +37,7 @@ from ...accounts import User
 from ...archive import Archive
 from ...errors import AccessDeniedError, DocArchiveError, MissingFieldError, NotFoundError
 from ...records import Classification, Record
+from ..uploads import ingest_uploads
 from .charts import department_bars
 from .i18n import LANGUAGES, field_name, kind_name, words
 
@@ -506,26 +506,12 @@ def add_pages(app: FastAPI, archive: Archive, lock: threading.RLock) -> None:
         needs(request, "ingest")
         return page(request, "upload.html", result=None)
 
-    def ingest_uploads(user: User, uploads: list[UploadFile], **metadata: Any) -> dict[str, Any]:
-        folder = Path(tempfile.mkdtemp(prefix="docarchive-upload-"))
-        names: dict[str, str] = {}
-        try:
-            paths = []
-            for n, upload in enumerate(uploads):
-                place = folder / str(n)
-                place.mkdir()
-                path = place / _plain(upload.filename, n)
-                with path.open("xb") as out:
-                    shutil.copyfileobj(upload.file, out, 1024 * 1024)
-                names[str(path)] = upload.filename or path.name
-                paths.append(path)
-            with lock:
-                result = archive.ingest_scans(paths, **metadata, actor=user.name).to_dict()
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        for item in [*result["quarantined"], *result["duplicates"]]:
-            item["file"] = names.get(str(item["file"]), Path(str(item["file"])).name)
-        return dict(result)
+    def ingest_scans(user: User, uploads: list[UploadFile], **metadata: Any) -> dict[str, Any]:
+        return ingest_uploads(
+            uploads,
+            lambda paths: archive.ingest_scans(paths, **metadata, actor=user.name),
+            lock,
+        )
 
     @route("POST", "/upload")
     async def upload(request: Request) -> Response:
@@ -534,7 +520,7 @@ def add_pages(app: FastAPI, archive: Archive, lock: threading.RLock) -> None:
         uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
         if not uploads:
             return page(request, "upload.html", 422, result=None, error="—")
-        result = ingest_uploads(
+        result = ingest_scans(
             user,
             uploads,
             sender=str(form.get("sender") or "") or None,
@@ -582,7 +568,7 @@ def add_pages(app: FastAPI, archive: Archive, lock: threading.RLock) -> None:
         reply = str(form.get("reply") or "").strip()
         upload = form.get("file")
         if not reply and isinstance(upload, UploadFile) and upload.filename:
-            result = ingest_uploads(user, [upload], department=department or None)
+            result = ingest_scans(user, [upload], department=department or None)
             done = result["ingested"] or [
                 {"id": d["id"]} for d in result["duplicates"] if d.get("id")
             ]
@@ -710,14 +696,6 @@ def _marked(snippet: str) -> Markup:
     """A snippet with only its ``<mark>`` kept as markup: everything else escaped."""
     escaped = html.escape(snippet or "")
     return Markup(escaped.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>"))
-
-
-def _plain(raw: str | None, n: int) -> str:
-    import unicodedata
-
-    name = unicodedata.normalize("NFC", (raw or "").replace("\\", "/").rsplit("/", 1)[-1])
-    name = re.sub(r"[^\w.\- ()]+", "_", name).strip(" .")[:150]
-    return name or f"upload-{n}"
 
 
 def _file_keys(record: Record) -> dict[str, Any]:
