@@ -30,6 +30,11 @@ argument > ``DOCARCHIVE_*`` environment variable > ``docarchive.toml`` > default
     [limits]               # see docarchive.limits
     pdf_pages = 2000
 
+    [pdf]                  # the official PDF: see docarchive.templates.resident
+    mode = "resident"      # LibreOffice kept running; "batch": a fresh soffice per call
+    converters = 1         # LibreOffice instances working at once; "auto": one per core
+    timeout_seconds = 60   # per document; a hung LibreOffice is killed and restarted
+
     [followup]             # referral and follow-up: see docarchive.followup
     working_days = true
     holidays = ["2026-01-06"]
@@ -40,8 +45,8 @@ argument > ``DOCARCHIVE_*`` environment variable > ``docarchive.toml`` > default
     "الدائرة القانونية" = "confidential"
 
 Environment: ``DOCARCHIVE_ROOT``, ``DOCARCHIVE_STORAGE``, ``DOCARCHIVE_CATALOG``,
-``DOCARCHIVE_INDEX``, ``DOCARCHIVE_USER``,
-``DOCARCHIVE_LIMIT_<NAME>``.
+``DOCARCHIVE_INDEX``, ``DOCARCHIVE_USER``, ``DOCARCHIVE_PDF_MODE``,
+``DOCARCHIVE_PDF_CONVERTERS``, ``DOCARCHIVE_LIMIT_<NAME>``.
 """
 
 from __future__ import annotations
@@ -68,10 +73,59 @@ from .numbering import DEFAULT_SERIES, SeriesConfig
 from .records import Classification
 from .stamping import StampStyle
 
-__all__ = ["SETTINGS_FILE", "Settings", "default_actor", "default_root"]
+__all__ = ["SETTINGS_FILE", "PdfSettings", "Settings", "default_actor", "default_root"]
 
 SETTINGS_FILE = "docarchive.toml"
-_TABLES = {"backends", "office", "access", "series", "limits", "templates", "issue", "followup"}
+_TABLES = {
+    "backends",
+    "office",
+    "access",
+    "series",
+    "limits",
+    "templates",
+    "issue",
+    "followup",
+    "pdf",
+}
+
+
+@dataclass(frozen=True)
+class PdfSettings:
+    """``[pdf]``: how documents become PDF (see :mod:`docarchive.templates.resident`)."""
+
+    mode: str = "resident"
+    converters: int = 1
+    timeout_s: float = 60.0
+
+    @classmethod
+    def from_settings(cls, table: Mapping[str, Any], environ: Mapping[str, str]) -> PdfSettings:
+        known = {"mode", "converters", "timeout_seconds"}
+        unknown = set(table) - known
+        if unknown:
+            raise ConfigurationError(
+                f"unknown setting {sorted(unknown)[0]!r} in [pdf] "
+                f"(known: {', '.join(sorted(known))})"
+            )
+        mode = str(environ.get("DOCARCHIVE_PDF_MODE") or table.get("mode", "resident"))
+        if mode not in ("resident", "batch"):
+            raise ConfigurationError(f"[pdf] mode must be 'resident' or 'batch', not {mode!r}")
+        raw = environ.get("DOCARCHIVE_PDF_CONVERTERS") or table.get("converters", 1)
+        if str(raw).strip().lower() == "auto":
+            converters = os.cpu_count() or 1
+        else:
+            try:
+                converters = int(raw)
+            except (TypeError, ValueError):
+                converters = 0
+            if not 1 <= converters <= 64:
+                raise ConfigurationError(f'[pdf] converters must be 1..64 or "auto", not {raw!r}')
+        try:
+            timeout = float(table.get("timeout_seconds", 60.0))
+        except (TypeError, ValueError):
+            timeout = 0.0
+        if timeout <= 0:
+            raise ConfigurationError("[pdf] timeout_seconds must be a positive number")
+        return cls(mode, converters, timeout)
 
 
 def default_root(environ: Mapping[str, str] | None = None) -> Path:
@@ -116,6 +170,7 @@ class Settings:
     stamp_key_file: Path | None = None
     reservation_timeout_s: int = 600
     followup: FollowupSettings = field(default_factory=FollowupSettings)
+    pdf: PdfSettings = field(default_factory=PdfSettings)
 
     def stamp_key(self, environ: Mapping[str, str] | None = None) -> bytes:
         """The key of stamp verification codes: ``DOCARCHIVE_STAMP_KEY`` (hex), else the
@@ -272,6 +327,7 @@ class Settings:
             stamp_key_file=(base / str(issue["key_file"])) if issue.get("key_file") else None,
             reservation_timeout_s=int(issue.get("reservation_timeout_seconds", 600)),
             followup=FollowupSettings.from_settings(_table(doc, "followup")),
+            pdf=PdfSettings.from_settings(_table(doc, "pdf"), environ),
         )
 
     def write(

@@ -1,0 +1,211 @@
+"""The far end of a long-running LibreOffice converter: run by a Python that has the ``uno``
+module (Debian's ``python3-uno`` for ``/usr/bin/python3``), never imported by docarchive.
+
+    python3 unobridge.py PROFILE_DIR PIPE_NAME
+
+It starts ``soffice.bin`` headless with its own profile (``-env:UserInstallation``),
+listening on a named local pipe only (``--accept=pipe,name=...``: no TCP port at all),
+connects to it over UNO, says ``{"ready": true, ...}`` on stdout, then converts one
+document per request line on stdin::
+
+    {"id": 7, "src": "/work/00007.docx", "dst": "/work/00007.pdf"}
+    -> {"id": 7, "ok": true}  |  {"id": 7, "error": "...", "dead": false}
+
+``"dead": true`` says LibreOffice is gone (the bridge exits right after); ``"idle": true``
+with it says it was gone before the document was given to it.
+
+Nothing is left behind, whatever happens to the process that started it:
+
+- that process started this one as the leader of a new process group, and LibreOffice
+  runs in the same group;
+- a thread reads stdin; when it ends (the parent closed it, exited, or was killed, even by
+  SIGKILL: the kernel closes the pipe) the thread removes the profile folder and kills
+  the whole group, LibreOffice with it, at once — even in the middle of a conversion;
+- LibreOffice is started with ``PR_SET_PDEATHSIG`` = SIGKILL, so if this process itself is
+  killed, the kernel kills LibreOffice too.
+
+This file uses nothing but the standard library and ``uno``, so that it runs under the
+system Python whatever environment docarchive is installed in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+SOFFICE_BIN = "/usr/lib/libreoffice/program/soffice.bin"
+START_SECONDS = 60.0
+RESTART_CODE = 81  # soffice.bin asks to be restarted once a fresh profile is made
+PR_SET_PDEATHSIG = 1
+
+
+def _say(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _end_everything(profile: str) -> None:
+    shutil.rmtree(profile, ignore_errors=True)
+    os.killpg(os.getpgid(0), signal.SIGKILL)  # LibreOffice and this process
+
+
+def _soffice_bin() -> str:
+    given = os.environ.get("DOCARCHIVE_SOFFICE_BIN")
+    if given:
+        return given
+    if os.path.exists(SOFFICE_BIN):
+        return SOFFICE_BIN
+    found = shutil.which("soffice")
+    if found:
+        real = os.path.join(os.path.dirname(os.path.realpath(found)), "soffice.bin")
+        if os.path.exists(real):
+            return real
+    raise RuntimeError("soffice.bin (LibreOffice) not found")
+
+
+def _start(profile: str, pipe: str) -> subprocess.Popen[bytes]:
+    cmd = [
+        _soffice_bin(),
+        f"-env:UserInstallation=file://{os.path.join(profile, 'user')}",
+        "--headless",
+        "--invisible",
+        "--nologo",
+        "--nodefault",
+        "--norestore",
+        "--nolockcheck",
+        "--nofirststartwizard",
+        f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
+    ]
+    env = dict(os.environ, SAL_USE_VCLPLUGIN="svp")
+    return subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=profile,
+        preexec_fn=_die_with_parent,
+    )
+
+
+def main(profile: str, pipe: str) -> None:
+    requests: queue.Queue[dict[str, Any] | None] = queue.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            if line.strip():
+                requests.put(json.loads(line))
+        _end_everything(profile)
+
+    threading.Thread(target=read, name="stdin", daemon=True).start()
+
+    try:
+        import uno
+        from com.sun.star.beans import PropertyValue
+    except ImportError as exc:
+        _say({"ready": False, "error": f"{sys.executable} has no uno module ({exc})"})
+        _end_everything(profile)
+        return
+
+    def prop(name: str, value: Any) -> Any:
+        p = PropertyValue()
+        p.Name, p.Value = name, value
+        return p
+
+    try:
+        office = _start(profile, pipe)
+    except (OSError, RuntimeError) as exc:
+        _say({"ready": False, "error": f"cannot start LibreOffice: {exc}"})
+        _end_everything(profile)
+        return
+    local = uno.getComponentContext()
+    resolver = local.ServiceManager.createInstanceWithContext(
+        "com.sun.star.bridge.UnoUrlResolver", local
+    )
+    deadline = time.monotonic() + START_SECONDS
+    context = None
+    restarts = 0
+    while context is None:
+        code = office.poll()
+        if code is not None:
+            if code == RESTART_CODE and restarts < 3:
+                restarts += 1
+                office = _start(profile, pipe)
+                continue
+            _say({"ready": False, "error": f"LibreOffice exited with code {code} on start"})
+            _end_everything(profile)
+            return
+        if time.monotonic() > deadline:
+            _say({"ready": False, "error": f"LibreOffice did not start in {START_SECONDS:g} s"})
+            _end_everything(profile)
+            return
+        try:
+            context = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
+        except Exception:  # NoConnectException until it listens
+            time.sleep(0.05)
+    desktop = context.ServiceManager.createInstanceWithContext(
+        "com.sun.star.frame.Desktop", context
+    )
+    load = (
+        prop("Hidden", True),
+        prop("ReadOnly", True),
+        prop("FilterName", "MS Word 2007 XML"),
+        prop("MacroExecutionMode", 0),  # NEVER_EXECUTE
+        prop("UpdateDocMode", 0),  # NO_UPDATE: no link is followed
+    )
+    store = (prop("FilterName", "writer_pdf_Export"),)
+    _say({"ready": True, "pid": os.getpid(), "soffice_pid": office.pid})
+
+    while True:
+        request = requests.get()
+        if request is None:
+            break
+        ident = request.get("id")
+        if office.poll() is not None:  # died between documents: this one is not lost
+            _say({"id": ident, "error": "LibreOffice had stopped", "dead": True, "idle": True})
+            _end_everything(profile)
+            return
+        doc = None
+        try:
+            doc = desktop.loadComponentFromURL(
+                uno.systemPathToFileUrl(request["src"]), "_blank", 0, load
+            )
+            if doc is None:
+                raise RuntimeError("LibreOffice could not open the document")
+            doc.storeToURL(uno.systemPathToFileUrl(request["dst"]), store)
+            _say({"id": ident, "ok": True})
+        except Exception as exc:
+            dead = office.poll() is not None or "Disposed" in type(exc).__name__
+            message = str(getattr(exc, "Message", "") or exc).strip().splitlines()[:1]
+            _say(
+                {
+                    "id": ident,
+                    "error": f"{type(exc).__name__}: {message[0] if message else ''}",
+                    "dead": dead,
+                }
+            )
+            if dead:
+                _end_everything(profile)
+                return
+        finally:
+            if doc is not None:
+                with contextlib.suppress(Exception):
+                    doc.close(True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
