@@ -119,6 +119,8 @@ class ResidentConverter:
         self.soffice_pid: int | None = None
         #: How many times LibreOffice was started (the first start included).
         self.starts = 0
+        #: The name of the document being converted now (None between documents).
+        self.current: str | None = None
 
     @property
     def pid(self) -> int | None:
@@ -150,6 +152,7 @@ class ResidentConverter:
             self._seq += 1
             src = self._folder / f"{self._seq:07d}.docx"
             dst = self._folder / f"{self._seq:07d}.pdf"
+            self.current = name
             try:
                 src.write_bytes(docx)
                 self._send({"id": self._seq, "src": str(src), "dst": str(dst)})
@@ -185,6 +188,7 @@ class ResidentConverter:
                 self._done += 1
                 return data
             finally:
+                self.current = None
                 with contextlib.suppress(OSError):
                     src.unlink()
                 with contextlib.suppress(OSError):
@@ -287,6 +291,8 @@ class ResidentConverter:
                     if stream is not None:
                         stream.close()
             proc.wait()
+            if self.soffice_pid is not None:
+                _wait_gone(self.soffice_pid)
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
@@ -306,6 +312,19 @@ class ResidentConverter:
             proc.returncode = 0  # never waited for here
         self._folder = None
         self._lock = threading.Lock()
+
+
+def _wait_gone(pid: int, seconds: float = 5.0) -> None:
+    """Wait until a killed process is gone (or a zombie: it no longer writes anything)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except (OSError, IndexError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.01)
 
 
 class _Batch:
@@ -349,7 +368,7 @@ class ConverterPool:
         #: Why the long-running mode is not used, once it could not start.
         self.fallback_reason: str | None = None
         self._engines: list[_Engine] = []
-        self._idle: queue.Queue[_Engine] = queue.Queue()
+        self._idle: queue.LifoQueue[_Engine] = queue.LifoQueue()  # the warmest first
         self._lock = threading.Lock()
         self._closed = False
         self.grow(size)

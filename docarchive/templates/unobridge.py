@@ -58,9 +58,25 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
+_office: list[subprocess.Popen[bytes]] = []  # the LibreOffice running now
+_ending = threading.Lock()
+
+
 def _end_everything(profile: str) -> None:
+    """LibreOffice killed (and waited for, so it writes nothing more), its profile removed,
+    then the whole group — this process too. Done by one thread; another that gets here
+    meanwhile waits to be killed with the group."""
+    if not _ending.acquire(blocking=False):
+        while True:
+            time.sleep(60)
+    for office in _office:
+        try:
+            office.kill()
+            office.wait(timeout=10)
+        except Exception:
+            pass
     shutil.rmtree(profile, ignore_errors=True)
-    os.killpg(os.getpgid(0), signal.SIGKILL)  # LibreOffice and this process
+    os.killpg(os.getpgid(0), signal.SIGKILL)
 
 
 def _soffice_bin() -> str:
@@ -91,7 +107,7 @@ def _start(profile: str, pipe: str) -> subprocess.Popen[bytes]:
         f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
     ]
     env = dict(os.environ, SAL_USE_VCLPLUGIN="svp")
-    return subprocess.Popen(
+    office = subprocess.Popen(
         cmd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -100,16 +116,29 @@ def _start(profile: str, pipe: str) -> subprocess.Popen[bytes]:
         cwd=profile,
         preexec_fn=_die_with_parent,
     )
+    _office[:] = [office]
+    return office
 
 
 def main(profile: str, pipe: str) -> None:
+    """Serve until stdin ends or LibreOffice dies; whatever way this ends (a reply that
+    cannot be written because the parent is gone, any error), everything is ended."""
+    try:
+        _serve(profile, pipe)
+    finally:
+        _end_everything(profile)
+
+
+def _serve(profile: str, pipe: str) -> None:
     requests: queue.Queue[dict[str, Any] | None] = queue.Queue()
 
     def read() -> None:
-        for line in sys.stdin:
-            if line.strip():
-                requests.put(json.loads(line))
-        _end_everything(profile)
+        try:
+            for line in sys.stdin:
+                if line.strip():
+                    requests.put(json.loads(line))
+        finally:  # the parent closed stdin, exited or was killed
+            _end_everything(profile)
 
     threading.Thread(target=read, name="stdin", daemon=True).start()
 
@@ -118,7 +147,6 @@ def main(profile: str, pipe: str) -> None:
         from com.sun.star.beans import PropertyValue
     except ImportError as exc:
         _say({"ready": False, "error": f"{sys.executable} has no uno module ({exc})"})
-        _end_everything(profile)
         return
 
     def prop(name: str, value: Any) -> Any:
@@ -130,7 +158,6 @@ def main(profile: str, pipe: str) -> None:
         office = _start(profile, pipe)
     except (OSError, RuntimeError) as exc:
         _say({"ready": False, "error": f"cannot start LibreOffice: {exc}"})
-        _end_everything(profile)
         return
     local = uno.getComponentContext()
     resolver = local.ServiceManager.createInstanceWithContext(
@@ -147,11 +174,9 @@ def main(profile: str, pipe: str) -> None:
                 office = _start(profile, pipe)
                 continue
             _say({"ready": False, "error": f"LibreOffice exited with code {code} on start"})
-            _end_everything(profile)
             return
         if time.monotonic() > deadline:
             _say({"ready": False, "error": f"LibreOffice did not start in {START_SECONDS:g} s"})
-            _end_everything(profile)
             return
         try:
             context = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
@@ -177,7 +202,6 @@ def main(profile: str, pipe: str) -> None:
         ident = request.get("id")
         if office.poll() is not None:  # died between documents: this one is not lost
             _say({"id": ident, "error": "LibreOffice had stopped", "dead": True, "idle": True})
-            _end_everything(profile)
             return
         doc = None
         try:
@@ -199,7 +223,6 @@ def main(profile: str, pipe: str) -> None:
                 }
             )
             if dead:
-                _end_everything(profile)
                 return
         finally:
             if doc is not None:
