@@ -101,15 +101,23 @@ def test_a_libreoffice_that_dies_in_the_middle_of_a_document_names_it_and_is_res
         converter.convert_one(docx, "circular.docx")
         old = converter.soffice_pid
         assert old is not None
-        killer = threading.Timer(1.0, os.kill, (old, signal.SIGKILL))
-        killer.start()  # while it works on the long document (about 4 s)
+        long = long_document()
+
+        def kill_when_at_work() -> None:
+            while converter.current != "the long report.docx":
+                time.sleep(0.005)
+            time.sleep(0.3)  # in the middle of it: it takes some seconds
+            os.kill(old, signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_when_at_work)
+        killer.start()
         try:
             with pytest.raises(
                 TemplateError,
                 match=r"LibreOffice stopped while converting the long report.docx; "
                 r"it is restarted for the next document",
             ):
-                converter.convert_one(long_document(), "the long report.docx")
+                converter.convert_one(long, "the long report.docx")
         finally:
             killer.join()
         assert converter.convert_one(docx, "circular 3.docx").startswith(b"%PDF")
