@@ -51,6 +51,7 @@ bench: install
 	$(BIN)/python bench/bench_search.py
 	$(BIN)/python bench/bench_numbering.py
 	$(BIN)/python bench/bench_stamp.py
+	$(BIN)/python bench/bench_issue.py
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_storage.py
 	$(BIN)/python bench/bench_mail.py
