@@ -22,9 +22,9 @@ Before LibreOffice sees a document, every reference to a file or URL outside it
 templates are refused such references already, this is the second layer (see
 :mod:`docarchive.templates.external`).
 
-``docx_to_pdf(list_of_docx_bytes)`` converts with a converter shared by the
-process (one at a time); make a :class:`PdfConverter` of your own to convert
-in parallel.
+``docx_to_pdf(list_of_docx_bytes)`` converts with the process's shared converter,
+LibreOffice kept running (:mod:`.resident`); a :class:`PdfConverter` is the
+one-run-per-batch converter, the fallback when the long-running one cannot start.
 """
 
 from __future__ import annotations
