@@ -230,7 +230,11 @@ from docarchive.templates import shared_converter
 root, rows = sys.argv[1], sys.argv[2]
 def progress(done, total):
     engines = shared_converter().resident
-    print(json.dumps({"done": done, "profiles": [str(e.profile) for e in engines]}), flush=True)
+    print(json.dumps({
+        "done": done,
+        "profiles": [str(e.profile) for e in engines],
+        "sockets": [s for e in engines for s in e._sockets],
+    }), flush=True)
 with Archive.open(root) as archive:
     archive.issue_many("circular", rows, progress=progress)
 print("finished", flush=True)
@@ -267,9 +271,10 @@ def test_sigkill_of_the_issuing_process_leaves_no_libreoffice_and_no_gap(tmp_pat
     ) as proc:
         assert proc.stdout is not None
         profiles: list[str] = []
+        sockets: list[str] = []
         for line in proc.stdout:  # wait until some are issued, LibreOffice at work
             report = json.loads(line)
-            profiles = report["profiles"]
+            profiles, sockets = report["profiles"], report["sockets"]
             if report["done"] >= 5:
                 break
         else:
@@ -282,6 +287,7 @@ def test_sigkill_of_the_issuing_process_leaves_no_libreoffice_and_no_gap(tmp_pat
         time.sleep(0.05)
     assert [p for p in profiles if _processes_using(p)] == []  # no orphaned LibreOffice
     assert not any(Path(p).exists() for p in profiles)
+    assert sockets and [s for s in sockets if Path(s).exists()] == []  # nor its pipes
     with Archive.open(root) as archive:
         archive.void_interrupted(older_than_s=0)  # what the next open does after the timeout
         state = register_state(archive)

@@ -38,6 +38,7 @@ import queue
 import selectors
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -114,6 +115,7 @@ class ResidentConverter:
         self._errors: IO[bytes] | None = None
         self._seq = 0
         self._done = 0
+        self._sockets: list[str] = []
         self._closed = False
         #: LibreOffice's process id while it runs (``None`` before the first document).
         self.soffice_pid: int | None = None
@@ -240,6 +242,7 @@ class ResidentConverter:
             self._kill()
             raise ConverterUnavailable(reason)
         self.soffice_pid = int(ready["soffice_pid"])
+        self._sockets = [str(p) for p in ready.get("sockets", [])]
         self.starts += 1
         self._done = 0
 
@@ -293,6 +296,11 @@ class ResidentConverter:
             proc.wait()
             if self.soffice_pid is not None:
                 _wait_gone(self.soffice_pid)
+            for path in self._sockets:  # a killed LibreOffice leaves its pipes behind
+                with contextlib.suppress(OSError):
+                    if stat.S_ISSOCK(os.lstat(path).st_mode):
+                        os.unlink(path)
+            self._sockets = []
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None

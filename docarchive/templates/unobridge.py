@@ -22,7 +22,10 @@ Nothing is left behind, whatever happens to the process that started it:
   SIGKILL: the kernel closes the pipe) the thread removes the profile folder and kills
   the whole group, LibreOffice with it, at once — even in the middle of a conversion;
 - LibreOffice is started with ``PR_SET_PDEATHSIG`` = SIGKILL, so if this process itself is
-  killed, the kernel kills LibreOffice too.
+  killed, the kernel kills LibreOffice too;
+- the local sockets LibreOffice listens on (its ``/tmp/OSL_PIPE_*`` pipes, found through
+  ``/proc``) are removed once it is dead; they are also sent in the ready message, so
+  the parent removes them when it kills the group itself.
 
 This file uses nothing but the standard library and ``uno``, so that it runs under the
 system Python whatever environment docarchive is installed in.
@@ -37,6 +40,7 @@ import os
 import queue
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -59,7 +63,45 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 _office: list[subprocess.Popen[bytes]] = []  # the LibreOffice running now
+_sockets: list[str] = []  # the local sockets it listens on (its pipes), removed at the end
 _ending = threading.Lock()
+
+
+def sockets_of(pid: int) -> list[str]:
+    """The paths of the LibreOffice pipes (``/tmp/OSL_PIPE_*`` sockets) process ``pid``
+    listens on: a LibreOffice that is killed leaves them behind."""
+    inodes = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return []
+    for fd in fds:
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    paths = []
+    try:
+        with open("/proc/net/unix", encoding="utf-8") as table:
+            next(table, None)
+            for line in table:
+                parts = line.split()
+                if len(parts) >= 8 and parts[6] in inodes and "/OSL_PIPE_" in parts[7]:
+                    paths.append(parts[7])
+    except OSError:
+        return []
+    return sorted(set(paths))
+
+
+def remove_sockets(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            if stat.S_ISSOCK(os.lstat(path).st_mode):
+                os.unlink(path)
+        except OSError:
+            pass
 
 
 def _end_everything(profile: str) -> None:
@@ -75,6 +117,7 @@ def _end_everything(profile: str) -> None:
             office.wait(timeout=10)
         except Exception:
             pass
+    remove_sockets(_sockets)
     shutil.rmtree(profile, ignore_errors=True)
     os.killpg(os.getpgid(0), signal.SIGKILL)
 
@@ -193,7 +236,8 @@ def _serve(profile: str, pipe: str) -> None:
         prop("UpdateDocMode", 0),  # NO_UPDATE: no link is followed
     )
     store = (prop("FilterName", "writer_pdf_Export"),)
-    _say({"ready": True, "pid": os.getpid(), "soffice_pid": office.pid})
+    _sockets[:] = sockets_of(office.pid)
+    _say({"ready": True, "pid": os.getpid(), "soffice_pid": office.pid, "sockets": _sockets})
 
     while True:
         request = requests.get()

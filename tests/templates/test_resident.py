@@ -55,8 +55,9 @@ def test_one_libreoffice_converts_document_after_document(tmp_path: Path):
     circular, letter = render_kind("circular"), render_kind("letter_en")
     with ResidentConverter() as converter:
         first = converter.convert_one(circular, "circular.docx")
-        pid, profile = converter.soffice_pid, converter.profile
+        pid, profile, sockets = converter.soffice_pid, converter.profile, converter._sockets
         assert pid is not None and profile is not None
+        assert sockets and all(Path(p).is_socket() for p in sockets)  # its local pipes
         assert processes_using(profile)  # LibreOffice runs with its own profile
         second = converter.convert_one(letter, "letter.docx")
         third = converter.convert_one(circular, "circular.docx")
@@ -66,6 +67,7 @@ def test_one_libreoffice_converts_document_after_document(tmp_path: Path):
     assert pdf_text(_write(tmp_path, third)) == pdf_text(_write(tmp_path, first, "again.pdf"))
     assert wait_until_gone(profile) == []
     assert not profile.exists()
+    assert [p for p in sockets if Path(p).exists()] == []  # no pipe left in /tmp
 
 
 def long_document(paragraphs: int = 3000) -> bytes:
@@ -130,6 +132,8 @@ def test_a_hung_libreoffice_is_killed_whole_and_the_next_document_gets_a_fresh_o
         converter.convert_one(docx, "circular.docx")
         profile, pid = converter.profile, converter.soffice_pid
         assert profile is not None and pid is not None
+        sockets = list(converter._sockets)
+        assert sockets and all(Path(p).exists() for p in sockets)
         os.kill(pid, signal.SIGSTOP)  # a LibreOffice that no longer answers
         with pytest.raises(
             TemplateError,
@@ -139,6 +143,7 @@ def test_a_hung_libreoffice_is_killed_whole_and_the_next_document_gets_a_fresh_o
             converter.convert_one(docx, "circular 2.docx", timeout=2)
         assert wait_until_gone(profile) == []
         assert not profile.exists()
+        assert [p for p in sockets if Path(p).exists()] == []
         assert converter.convert_one(docx, "circular 3.docx").startswith(b"%PDF")
         assert converter.starts == 2
 
@@ -166,7 +171,7 @@ docx = open(sys.argv[1], "rb").read()
 pool = shared_converter()
 pool.convert([docx], ["circular.docx"])
 (engine,) = pool.resident
-print(engine.profile, engine.pid, engine.soffice_pid, flush=True)
+print(engine.profile, engine.pid, engine.soffice_pid, *engine._sockets, flush=True)
 if sys.argv[2] == "exit":
     sys.exit(0)       # no close(): atexit stops it
 time.sleep(600)       # killed by the test
@@ -184,13 +189,15 @@ def test_no_libreoffice_outlives_its_process(tmp_path: Path, how: str):
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     ) as proc:
         assert proc.stdout is not None
-        profile, _bridge, office = proc.stdout.readline().split()
+        profile, _bridge, office, *sockets = proc.stdout.readline().split()
+        assert sockets and all(Path(p).exists() for p in sockets)
         if how == "sigkill":
             assert int(office) in processes_using(profile)  # LibreOffice at work
             proc.kill()  # SIGKILL: no atexit, no finally
         assert proc.wait(timeout=60) == (0 if how == "exit" else -signal.SIGKILL)
     assert wait_until_gone(profile) == []  # neither the bridge nor LibreOffice remains
     assert not Path(profile).exists()
+    assert [p for p in sockets if Path(p).exists()] == []  # nor its pipes in /tmp
 
 
 def test_a_pool_converts_on_every_instance_at_once(tmp_path: Path):
