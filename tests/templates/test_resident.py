@@ -276,3 +276,50 @@ def test_pdf_settings(tmp_path: Path):
         (tmp_path / "docarchive.toml").write_text(f"[pdf]\n{bad}\n", encoding="utf-8")
         with pytest.raises(ConfigurationError, match=message):
             Settings.load(tmp_path, environ={})
+
+
+FORKER = """
+import os, sys, time
+from docarchive.templates import shared_converter
+docx = open(sys.argv[1], "rb").read()
+pool = shared_converter()
+pool.convert([docx], ["circular.docx"])
+(engine,) = pool.resident
+child = os.fork()
+if child == 0:  # the child: a pool of its own, and no hold on the parent's LibreOffice
+    fresh = shared_converter()
+    ok = fresh is not pool and fresh.resident[0].soffice_pid is None
+    open(sys.argv[2], "w").write(str(ok))
+    time.sleep(600)
+    os._exit(0)
+print(engine.profile, child, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_forked_child_does_not_keep_the_parents_libreoffice_alive(tmp_path: Path):
+    docx = tmp_path / "circular.docx"
+    docx.write_bytes(render_kind("circular"))
+    said = tmp_path / "child.txt"
+    with subprocess.Popen(
+        [sys.executable, "-c", FORKER, str(docx), str(said)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    ) as proc:
+        assert proc.stdout is not None
+        profile, pid = proc.stdout.readline().split()
+        child = int(pid)
+        try:
+            deadline = time.monotonic() + 60
+            while not said.exists() or not said.read_text():
+                assert time.monotonic() < deadline, "the child never answered"
+                time.sleep(0.05)
+            assert said.read_text() == "True"  # a fresh pool of its own
+            assert processes_using(profile)
+            proc.kill()  # the parent dies; its child lives on, holding copies of its fds
+            proc.wait(timeout=30)
+            assert wait_until_gone(profile) == []
+        finally:
+            os.kill(child, signal.SIGKILL)
+            proc.kill()
