@@ -30,6 +30,7 @@ an ``items`` table, is read as JSON; an empty cell is a missing field).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -177,8 +178,8 @@ class _InRowOrder(Numbers):
     """The archive's numbers, handed out in row order: a row's :meth:`reserve` waits
     until every row before it has taken its number or given up its turn."""
 
-    def __init__(self, numbers: Numbers) -> None:
-        super().__init__(numbers.core)
+    def __init__(self, numbers: Numbers) -> None:  # the archive's own, whatever it holds
+        self.__dict__.update(vars(numbers))
         self._turn = 0
         self._moved = threading.Condition()
         self._row = threading.local()
@@ -199,7 +200,8 @@ class _InRowOrder(Numbers):
             self._moved.wait_for(lambda: self._turn == self._row.ticket)
             try:
                 result = super().reserve(*args, **kwargs)
-                self._row.number = result[0]
+                number = result[0] if isinstance(result, tuple) else result
+                self._row.number = getattr(number, "number", number)
                 return result
             finally:
                 self._pass()
@@ -321,7 +323,8 @@ class _DeferredCore(Core):
 
     @classmethod
     def of(cls, core: Core) -> _DeferredCore:
-        deferred = cls(core.settings, core.storage, core.catalog, core.index, core.clock)
+        given = {f.name: getattr(core, f.name) for f in dataclasses.fields(core) if f.init}
+        deferred = cls(**given)
         deferred.sync = core.sync
         return deferred
 
