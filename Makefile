@@ -79,6 +79,7 @@ bench: install
 	$(BIN)/python bench/bench_search.py --growth 10000,100000,1000000
 	$(BIN)/python bench/bench_numbering.py
 	$(BIN)/python bench/bench_stamp.py
+	$(BIN)/python bench/bench_issue.py
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_storage.py
 	$(BIN)/python bench/bench_mail.py

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .archive import Archive, BatchResult, Problem, SearchHit, SearchResults, VerifyReport
+from .archive import (
+    Archive,
+    BatchResult,
+    IssueBatch,
+    Problem,
+    RowFailure,
+    SearchHit,
+    SearchResults,
+    VerifyReport,
+)
 from .config import Settings
 from .errors import (
     AccessDeniedError,
@@ -40,6 +49,7 @@ __all__ = [
     "FollowupError",
     "IngestError",
     "IntegrityError",
+    "IssueBatch",
     "LimitExceededError",
     "Limits",
     "MissingFieldError",
@@ -47,6 +57,7 @@ __all__ = [
     "NumberingError",
     "Problem",
     "Record",
+    "RowFailure",
     "SearchError",
     "SearchHit",
     "SearchResults",

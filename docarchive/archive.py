@@ -8,6 +8,7 @@ capability             methods                                              modu
 =====================  ===================================================  ================
 templates              ``templates``, ``template_fields``, ``render``       ``issuing``
 issuing                ``issue``                                            ``issuing``
+batches                ``issue_many``                                       ``batch``
 numbers                ``void``, ``register``, ``check_code``,              ``numbers``
                        ``void_interrupted``
 scans                  ``ingest_scan``, ``ingest_scans``                    ``ingest.intake``
@@ -43,6 +44,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 from urllib.parse import urlsplit, urlunsplit
 
 from .accounts import Accounts
+from .batch import Batches, IssueBatch, RowFailure
 from .catalog import Catalog, open_catalog
 from .config import SETTINGS_FILE, Settings
 from .core import Clock, Core
@@ -63,7 +65,9 @@ __all__ = [
     "Archive",
     "BatchResult",
     "CodeCheck",
+    "IssueBatch",
     "Problem",
+    "RowFailure",
     "SearchHit",
     "SearchResults",
     "VerifyReport",
@@ -124,6 +128,7 @@ class Archive:
         self._templates = Templates(core)
         self._numbers = Numbers(core)
         self._issuing = Issuing(core, self._templates, self._numbers)
+        self._batches = Batches(core, self._templates, self._numbers)
         self._scans = ScanIntake(core, self._numbers)
         self._mail = MailIntake(core, self._numbers)
         self._searching = Searching(core)
@@ -288,6 +293,7 @@ class Archive:
     template_fields = _Delegate("_templates", Templates.template_fields)
     render = _Delegate("_templates", Templates.render)
     issue = _Delegate("_issuing", Issuing.issue)
+    issue_many = _Delegate("_batches", Batches.issue_many)
 
     void = _Delegate("_numbers", Numbers.void)
     void_interrupted = _Delegate("_numbers", Numbers.void_interrupted)

@@ -33,6 +33,10 @@ argument > ``DOCARCHIVE_*`` environment variable > ``docarchive.toml`` > default
     [security]             # see docarchive.permissions: owner only unless a group is named
     group = "docarchive"   # this group may read what the archive writes
     group_access = "read"  # or "write": its members may write too
+    [pdf]                  # the official PDF: see docarchive.templates.resident
+    mode = "resident"      # LibreOffice kept running; "batch": a fresh soffice per call
+    converters = 1         # LibreOffice instances working at once; "auto": one per core
+    timeout_seconds = 60   # per document; a hung LibreOffice is killed and restarted
 
     [followup]             # referral and follow-up: see docarchive.followup
     working_days = true
@@ -44,8 +48,8 @@ argument > ``DOCARCHIVE_*`` environment variable > ``docarchive.toml`` > default
     "الدائرة القانونية" = "confidential"
 
 Environment: ``DOCARCHIVE_ROOT``, ``DOCARCHIVE_STORAGE``, ``DOCARCHIVE_CATALOG``,
-``DOCARCHIVE_INDEX``, ``DOCARCHIVE_USER``,
-``DOCARCHIVE_LIMIT_<NAME>``.
+``DOCARCHIVE_INDEX``, ``DOCARCHIVE_USER``, ``DOCARCHIVE_PDF_MODE``,
+``DOCARCHIVE_PDF_CONVERTERS``, ``DOCARCHIVE_LIMIT_<NAME>``.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ from .stamping import StampStyle
 
 __all__ = [
     "SETTINGS_FILE",
+    "PdfSettings",
     "Settings",
     "default_actor",
     "default_index_url",
@@ -94,8 +99,48 @@ _TABLES = {
     "followup",
     "server",
     "security",
+    "pdf",
 }
 _SECURITY = ("group", "group_access")
+
+
+@dataclass(frozen=True)
+class PdfSettings:
+    """``[pdf]``: how documents become PDF (see :mod:`docarchive.templates.resident`)."""
+
+    mode: str = "resident"
+    converters: int = 1
+    timeout_s: float = 60.0
+
+    @classmethod
+    def from_settings(cls, table: Mapping[str, Any], environ: Mapping[str, str]) -> PdfSettings:
+        known = {"mode", "converters", "timeout_seconds"}
+        unknown = set(table) - known
+        if unknown:
+            raise ConfigurationError(
+                f"unknown setting {sorted(unknown)[0]!r} in [pdf] "
+                f"(known: {', '.join(sorted(known))})"
+            )
+        mode = str(environ.get("DOCARCHIVE_PDF_MODE") or table.get("mode", "resident"))
+        if mode not in ("resident", "batch"):
+            raise ConfigurationError(f"[pdf] mode must be 'resident' or 'batch', not {mode!r}")
+        raw = environ.get("DOCARCHIVE_PDF_CONVERTERS") or table.get("converters", 1)
+        if str(raw).strip().lower() == "auto":
+            converters = os.cpu_count() or 1
+        else:
+            try:
+                converters = int(raw)
+            except (TypeError, ValueError):
+                converters = 0
+            if not 1 <= converters <= 64:
+                raise ConfigurationError(f'[pdf] converters must be 1..64 or "auto", not {raw!r}')
+        try:
+            timeout = float(table.get("timeout_seconds", 60.0))
+        except (TypeError, ValueError):
+            timeout = 0.0
+        if timeout <= 0:
+            raise ConfigurationError("[pdf] timeout_seconds must be a positive number")
+        return cls(mode, converters, timeout)
 
 
 def default_root(environ: Mapping[str, str] | None = None) -> Path:
@@ -154,6 +199,7 @@ class Settings:
     #: read and write (``"write"``) what the archive writes; None: owner only.
     group: str | None = None
     group_access: str = "read"
+    pdf: PdfSettings = field(default_factory=PdfSettings)
 
     @property
     def permissions(self) -> Policy:
@@ -328,6 +374,7 @@ class Settings:
             server=ServerSettings.from_settings(_table(doc, "server")),
             group=group,
             group_access=group_access,
+            pdf=PdfSettings.from_settings(_table(doc, "pdf"), environ),
         )
 
     def write(

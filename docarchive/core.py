@@ -8,7 +8,7 @@ state of its own beyond it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -118,6 +118,16 @@ class Core:
                 f"record {id_or_number!r} is classified above your clearance ({allowed.label})"
             )
         return record
+
+    def to_pdf(self, docs: Sequence[bytes], names: Sequence[str]) -> list[bytes]:
+        """The PDF of each .docx, by the process's shared LibreOffice converter
+        (:func:`~docarchive.templates.resident.shared_converter`) as ``[pdf]`` sets it up:
+        kept running, ``converters`` instances, ``timeout_seconds`` per document."""
+        from .templates.resident import shared_converter
+
+        pdf = self.settings.pdf
+        pool = shared_converter(pdf.converters, mode=pdf.mode)
+        return pool.convert(docs, names, timeout=pdf.timeout_s, limits=self.settings.limits)
 
     def blob(self, sha256: str) -> bytes:
         """The bytes of a stored file."""

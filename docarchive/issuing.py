@@ -24,7 +24,6 @@ from .templates import (
     TemplateFields,
     builtin_templates,
     docx_text,
-    docx_to_pdf,
     render_docx,
     template_fields,
 )
@@ -154,7 +153,7 @@ class Templates:
         docx = self.draft(path, data, image_dir=image_dir)
         if format == "docx":
             return docx
-        return docx_to_pdf([docx], [f"{path.stem}.docx"], limits=self.core.settings.limits)[0]
+        return self.core.to_pdf([docx], [f"{path.stem}.docx"])[0]
 
     def draft(
         self,
@@ -239,7 +238,7 @@ class Issuing:
             files = [FileRef("original", blob.sha256, blob.size, DOCX, f"{kind}.docx")]
             code = verification_code(settings.stamp_key(), record_id, number, blob.sha256)
             if settings.issue_pdf:
-                pdf = docx_to_pdf([docx], [f"{kind} {number}"], limits=settings.limits)[0]
+                pdf = core.to_pdf([docx], [f"{kind} {number}"])[0]
                 stamped = stamp_pdf(
                     pdf, self._stamp(number, when, code), settings.stamp, settings.limits
                 )

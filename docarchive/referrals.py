@@ -28,7 +28,7 @@ from .followup import (
 )
 from .followup import chain as followup_chain
 from .records import Classification, new_id
-from .templates import docx_to_pdf, render_docx
+from .templates import render_docx
 
 if TYPE_CHECKING:
     from .core import Core
@@ -415,4 +415,4 @@ class Referrals:
         )
         if format == "docx":
             return docx
-        return docx_to_pdf([docx], [f"{which}.docx"], limits=self.core.settings.limits)[0]
+        return self.core.to_pdf([docx], [f"{which}.docx"])[0]

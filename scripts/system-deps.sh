@@ -11,6 +11,8 @@ python3 -c "import ensurepip, venv" 2>/dev/null || need="$need python3-venv"
 command -v soffice >/dev/null 2>&1 || need="$need libreoffice-writer-nogui"
 [ -f /usr/share/fonts/opentype/fonts-hosny-amiri/Amiri-Regular.ttf ] \
     || fc-list 2>/dev/null | grep -q "Amiri" || need="$need fonts-hosny-amiri"
+# the long-running converter drives LibreOffice over UNO from the system Python
+/usr/bin/python3 -c "import uno" 2>/dev/null || need="$need python3-uno"
 # OCR of scans: tesseract with Arabic (and English) language data
 { command -v tesseract && tesseract --list-langs 2>/dev/null | grep -qx ara; } >/dev/null 2>&1 \
     || need="$need tesseract-ocr tesseract-ocr-ara"

@@ -33,6 +33,7 @@ BEFORE = {
     "ingest_scans": "paths, *subject=None, *sender=None, *department=None, *received=None, *classification=None, *stamp=True, *actor=None, *progress=None",
     "init": "root, *storage=None, *catalog=None, *index=None, *actor=None",
     "issue": "kind, data, *classification=None, *actor=None",
+    "issue_many": "kind, rows, *classification=None, *actor=None, *progress=None, *workers=None",
     "migrate": "to_storage, to_catalog, *progress=None, *actor=None",
     "now": "",
     "open": "root_or_settings=None, *clock=None, **overrides",

@@ -240,7 +240,7 @@ def test_unknown_table(tmp_path: Path) -> None:
     with pytest.raises(
         ConfigurationError,
         match=re.escape(
-            "unknown table [ofice] (known: access, backends, followup, issue, limits, office, "
+            "unknown table [ofice] (known: access, backends, followup, issue, limits, office, pdf, "
             "security, series"
         ),
     ):

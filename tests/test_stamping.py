@@ -175,3 +175,56 @@ def test_codes_always_parse_back(record_id_seed: str, key: bytes):
     record_id = record_id_seed.encode().hex()[:20] or "0"
     code = verification_code(key, record_id, NUMBER, "c" * 64)
     assert parse_code(code)[0] == record_id
+
+
+def _page_streams(pdf: bytes, page: int = 0) -> list[bytes]:
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        contents = doc.pages[page].obj.Contents
+        streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+        return [s.read_raw_bytes() for s in streams]
+
+
+def test_the_pages_own_content_is_kept_byte_for_byte():
+    original = page_pdf(pages=2)
+    stamped = stamp_pdf(original, STAMP, StampStyle(pages="all"))
+    for page in range(2):
+        before = _page_streams(original, page)
+        after = _page_streams(stamped, page)
+        # q, the page's own streams untouched (still compressed as they were), Q + the stamp
+        assert after[1:-1] == before
+        assert after[0].strip() == b"q" and after[-1].lstrip().startswith(b"Q")
+
+
+def test_the_qr_code_is_one_path_and_the_frame_is_drawn_once_per_layout():
+    import pikepdf
+
+    from docarchive.stamping import _frame, _qr_runs
+
+    _frame.cache_clear()
+    stamped = [
+        stamp_pdf(page_pdf(), Stamp(STAMP.title, (f"العدد: م.و/ت/{n}/2026",), qr=f"{n}|{CODE}"))
+        for n in range(1, 6)
+    ]
+    info = _frame.cache_info()
+    assert (info.misses, info.hits) == (1, 4)  # five documents, one layout: drawn once
+    with pikepdf.open(io.BytesIO(stamped[0])) as doc:
+        xobjects = doc.pages[0].resources.XObject
+        (stamp,) = [xobjects[k] for k in xobjects if k.startswith("/DocarchiveStamp")]
+        ops = stamp.read_bytes().split()
+    _, runs = _qr_runs(f"1|{CODE}")
+    assert ops.count(b"re") == len(runs)  # one rectangle per run of dark modules
+    assert ops.count(b"f") == 1  # filled once, as one path
+    for n, pdf in enumerate(stamped, start=1):  # each document its own number and QR
+        assert "العدد: م.و/ت" in page_text(pdf)
+        image = render(pdf)
+        assert [r.text for r in zxingcpp.read_barcodes(image)] == [f"{n}|{CODE}"]
+
+
+def test_a_stamp_over_every_page_of_a_long_document():
+    stamped = stamp_pdf(page_pdf(pages=40), STAMP, StampStyle(pages="all"))
+    for n in (0, 19, 39):
+        assert ink_box(render(stamped, n)) is not None
+        assert f"page {n + 1}" in page_text(stamped, n)
+        assert "التاريخ: 2026/11/22" in page_text(stamped, n)

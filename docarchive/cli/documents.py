@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..archive import Archive
+from ..errors import DocArchiveError
 from .group import Negative
 from .inputs import document_format, load_data
 from .options import (
@@ -17,7 +18,7 @@ from .options import (
     clearance_option,
     output_option,
 )
-from .output import emit
+from .output import counted_progress_bar, dump, emit
 
 
 @click.group("templates")
@@ -91,13 +92,49 @@ def issue(
     classification: str | None,
     as_json: bool,
 ) -> None:
-    """Issue a numbered document of KIND from DATA.json."""
+    """Issue a numbered document of KIND from DATA.json, or one per row of ROWS.jsonl or
+    ROWS.csv (numbered in row order; a bad row is reported with its line, costs no number,
+    and the rest go on)."""
+    if data.suffix.lower() in (".jsonl", ".csv"):
+        issue_rows(archive, actor, kind, data, classification, as_json)
+        return
     record = archive.issue(kind, load_data(data), classification=classification, actor=actor)
     emit(
         as_json,
         record.to_dict(text=False),
         f"issued {record.kind} {record.number}  (id {record.id})",
     )
+
+
+def issue_rows(
+    archive: Archive,
+    actor: str | None,
+    kind: str,
+    rows: Path,
+    classification: str | None,
+    as_json: bool,
+) -> None:
+    """``issue KIND ROWS.jsonl|ROWS.csv``: the batch, with a progress bar; exit 1 only when
+    no row at all was issued."""
+    with counted_progress_bar("issue", "doc") as progress:
+        batch = archive.issue_many(
+            kind, rows, classification=classification, actor=actor, progress=progress
+        )
+    if as_json:
+        dump(batch.to_dict())
+    else:
+        for line, r in batch.issued:
+            click.echo(f"line {line}: issued {r.kind} {r.number}  (id {r.id})")
+        for f in batch.failed:
+            cost = f"; number {f.number} voided" if f.number else ""
+            click.echo(f"line {f.line}: not issued: {f.error}{cost}", err=True)
+    if batch.failed:
+        total = len(batch.issued) + len(batch.failed)
+        summary = f"{len(batch.failed)} of {total} rows of {rows} not issued"
+        if not batch.issued:
+            first = batch.failed[0]
+            raise DocArchiveError(f"{summary}: line {first.line}: {first.error}")
+        click.echo(f"docarchive: {summary}", err=True)
 
 
 @click.command("void")

@@ -88,6 +88,21 @@ def echo_referrals(items: list[dict[str, Any]]) -> None:
 
 
 @contextmanager
+def counted_progress_bar(desc: str, unit: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar with a total on a terminal's stderr (none otherwise); yields the
+    callback ``(done, total)``."""
+    from tqdm import tqdm
+
+    with tqdm(desc=desc, unit=unit, disable=not sys.stderr.isatty(), leave=False) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield progress
+
+
+@contextmanager
 def progress_bar(unit: str) -> Iterator[Callable[[object], None]]:
     """A progress bar on a terminal's stderr (none otherwise); yields the callback that
     counts one more input."""

@@ -13,11 +13,14 @@ from .render import (
     render_docx,
     template_fields,
 )
+from .resident import ConverterPool, ResidentConverter, shared_converter
 
 __all__ = [
     "DEFAULT_DATE_FORMAT",
+    "ConverterPool",
     "ExternalReference",
     "PdfConverter",
+    "ResidentConverter",
     "TemplateFields",
     "builtin_templates",
     "check_docx",
@@ -25,5 +28,6 @@ __all__ = [
     "docx_to_pdf",
     "find_external",
     "render_docx",
+    "shared_converter",
     "template_fields",
 ]

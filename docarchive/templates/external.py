@@ -73,10 +73,12 @@ What happens depends on where the file is:
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import posixpath
 import re
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
@@ -246,6 +248,26 @@ def find_external(data: bytes) -> list[ExternalReference]:
     return _process(data, frozenset())[1]
 
 
+# Documents this process has found free of every reference, by SHA-256: a document rendered
+# (and checked) a moment ago is not searched again by the converter's strip.
+_CLEAN: dict[bytes, None] = {}
+_CLEAN_LOCK = threading.Lock()
+_CLEAN_MAX = 512
+
+
+def _remember_clean(data: bytes) -> None:
+    digest = hashlib.sha256(data).digest()
+    with _CLEAN_LOCK:
+        _CLEAN.pop(digest, None)
+        while len(_CLEAN) >= _CLEAN_MAX:
+            _CLEAN.pop(next(iter(_CLEAN)))
+        _CLEAN[digest] = None
+
+
+def _known_clean(data: bytes) -> bool:
+    return hashlib.sha256(data).digest() in _CLEAN
+
+
 def check_external(data: bytes, name: str, *, rendered: bool = False) -> bytes:
     """``data`` with attached templates stripped; any other reference is refused.
 
@@ -261,17 +283,24 @@ def check_external(data: bytes, name: str, *, rendered: bool = False) -> bytes:
         raise TemplateError(f"{name}: {stage}: {first}{more}; {first.hint}")
     for ref in found:
         log.info("%s: stripped %s", name, ref)
+    _remember_clean(cleaned)  # every reference found was refused or stripped
     return cleaned
 
 
 def strip_external(data: bytes, name: str) -> bytes:
-    """``data`` with every reference stripped (see the module); refused if one cannot be."""
+    """``data`` with every reference stripped (see the module); refused if one cannot be.
+
+    A document this process already found free of references (the very bytes
+    :func:`check_external` returned, or this function did) is returned as it is."""
+    if _known_clean(data):
+        return data
     cleaned, found = _process(data, _STRIPPABLE, name)
     kept = [ref for ref in found if ref.kind not in _STRIPPABLE]
     if kept:
         raise TemplateError(f"{name}: refused: {kept[0]}; {kept[0].hint}")
     for ref in found:
         log.warning("%s: stripped before conversion: %s", name, ref)
+    _remember_clean(cleaned)
     return cleaned
 
 

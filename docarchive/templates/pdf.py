@@ -22,14 +22,13 @@ Before LibreOffice sees a document, every reference to a file or URL outside it
 templates are refused such references already, this is the second layer (see
 :mod:`docarchive.templates.external`).
 
-``docx_to_pdf(list_of_docx_bytes)`` converts with a converter shared by the
-process (one at a time); make a :class:`PdfConverter` of your own to convert
-in parallel.
+``docx_to_pdf(list_of_docx_bytes)`` converts with the process's shared converter,
+LibreOffice kept running (:mod:`.resident`); a :class:`PdfConverter` is the
+one-run-per-batch converter, the fallback when the long-running one cannot start.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import shutil
@@ -226,15 +225,6 @@ class PdfConverter:
             )
 
 
-_shared: PdfConverter | None = None
-_shared_lock = threading.Lock()
-
-
-def _close_shared() -> None:
-    if _shared is not None:
-        _shared.close()
-
-
 def docx_to_pdf(
     docs: Sequence[bytes],
     names: Sequence[str] | None = None,
@@ -242,15 +232,13 @@ def docx_to_pdf(
     timeout: float | None = None,
     limits: Limits | None = None,
 ) -> list[bytes]:
-    """The PDF of each .docx in ``docs`` (one LibreOffice run per 50), with the shared converter.
+    """The PDF of each .docx in ``docs``, by the process's shared converter: LibreOffice
+    kept running (:mod:`.resident`), started on first use and stopped at exit, or today's
+    one-run-per-call converter when that cannot start. ``timeout`` is per document.
 
     This is the batch API the numbering and stamping work calls:
     ``pdfs = docx_to_pdf([docx1, docx2], names=["circular 1", "circular 2"])``.
     """
-    global _shared
-    with _shared_lock:
-        if _shared is None or _shared._closed:
-            _shared = PdfConverter()
-            atexit.register(_close_shared)
-        converter = _shared
-    return converter.convert(docs, names, timeout=timeout, limits=limits)
+    from .resident import shared_converter
+
+    return shared_converter().convert(docs, names, timeout=timeout, limits=limits)

@@ -140,12 +140,42 @@ def _check_widths(fmt: str) -> None:
         raise SecurityError(f"refused: a format width over {MAX_WIDTH:,}")
 
 
+_COMPILED: dict[tuple[str, str | None, str | None, bool], Any] = {}
+_COMPILED_LOCK = threading.Lock()
+_COMPILED_MAX = 256
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     """The sandbox, with the cheap memory bombs refused and the output capped."""
 
     intercepted_binops = frozenset({"*", "**", "%"})
     template_class = _CappedTemplate
     max_output = 0
+
+    def compile(
+        self,
+        source: str | Any,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: bool = False,
+        defer_init: bool = False,
+    ) -> Any:
+        """Jinja's compile, kept for sources seen before: docxtpl hands every part of a
+        template over as a fresh source on every render, and compiling it again is a third
+        of a render. Code objects are immutable, so renders in any thread share them."""
+        if raw:
+            return super().compile(source, name, filename, True, defer_init)
+        if not isinstance(source, str):
+            return super().compile(source, name, filename, False, defer_init)
+        key = (source, name, filename, defer_init)
+        code = _COMPILED.get(key)
+        if code is None:
+            code = super().compile(source, name, filename, False, defer_init)
+            with _COMPILED_LOCK:
+                while len(_COMPILED) >= _COMPILED_MAX:
+                    _COMPILED.pop(next(iter(_COMPILED)))
+                _COMPILED[key] = code
+        return code
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
