@@ -180,9 +180,10 @@ def test_search_in_arabic_click_a_facet_and_open_a_record(
     assert int(browser.find_element(By.ID, "total").text) == 1, "the secret scan is not counted"
     assert SECRET_SUBJECT not in browser.page_source
     thumb = browser.find_element(By.CSS_SELECTOR, ".hit img")
-    assert (
-        browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", thumb)
-        > 0
+    WebDriverWait(browser, 60).until(  # made on first sight: give it time on a busy machine
+        lambda d: d.execute_script(
+            "return arguments[0].complete && arguments[0].naturalWidth", thumb
+        )
     )
     browser.get(url + "/search?q=" + "الأرشفة")
     facet = next(
