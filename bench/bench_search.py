@@ -1,42 +1,54 @@
-"""Search benchmark: docarchive's whoosh index against plain whoosh on the same corpus.
+"""Search benchmark: docarchive on tantivy and on whoosh beside plain whoosh, one corpus.
 
-    python bench/bench_search.py [N_DOCS] [--queries Q] [--procs P]
+    python bench/bench_search.py [N_DOCS] [--queries Q] [--procs P] [--corpus FILE]
+                                 [--engines plain,whoosh,tantivy]
+    python bench/bench_search.py --growth 10000,100000,1000000 [--corpus FILE]
 
 Generates N_DOCS letters (default 100,000) with :mod:`corpus` (150–600 words of
 administrative Arabic over a Zipf vocabulary of tens of thousands of words, a
-quarter mixed with English), then indexes them with
+quarter mixed with English), or reads them from a corpus file (``bench/corpus_file.py``
+writes one), then indexes them with
 
 (a) plain whoosh: ``StandardAnalyzer`` on subject + text, and ``kind``/``office``/
     ``date`` fields for filtering — the natural whoosh schema;
 (b) docarchive's :class:`WhooshIndex` (Arabic/English analysis, every field of the
     archive's schema, clearance mask), through ``rebuild`` as ``reindex`` does;
+(c) docarchive's :class:`TantivyIndex` (the same analysis and fields), through
+    ``rebuild``, one writer thread;
 
-both with the same writer memory (``limitmb=256``) and one process each unless
-``--procs`` is given (then docarchive's build uses whoosh's multiprocessing writer,
-reported as such). The two builds run at the same time, one per core (``--serial``
-runs them one after the other), so that other load on the machine slows both alike.
-Then it runs the same queries on both — one term, two terms,
+(a) and (b) with the same writer memory (``limitmb=256``) and one process each unless
+``--procs`` is given (then docarchive's whoosh build uses whoosh's multiprocessing
+writer, reported as such). The builds run at the same time, one process each
+(``--serial`` runs them one after the other), so that other load on the machine slows
+all alike. Then it runs the same queries on all — one term, two terms,
 a two- or three-word phrase, each with and without filters (kind + one year), top 10
-— interleaved query by query so that machine noise hits both alike, and prints
-docs/s, size per record and latency p50/p95 with their ratios (docarchive / plain
-whoosh; build as plain/docarchive time, so ≥ 1 means faster). Extra rows: the full
+— interleaved query by query so that machine noise hits all alike, and prints
+docs/s, size per record and latency p50/p95 with their ratios to plain whoosh (build
+as plain/docarchive time, so ≥ 1 means faster). Extra rows: the full
 page the archive returns (exact total + facets) against whoosh's ``groupedby`` +
 ``len(results)``; snippets against whoosh's highlighter; and recall on spelling
 variants. Generation time is excluded from build times.
+
+``--growth`` builds docarchive's tantivy index alone at each size in turn (a fresh
+process each, streaming the records from the corpus file), and prints the build time,
+docs/s, the build process's peak memory (``getrusage`` maximum resident set) and the
+p50/p95 of one term, two terms, a phrase and a filtered query at each size.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import re
+import resource
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -49,9 +61,10 @@ from whoosh.analysis import StandardAnalyzer
 from whoosh.qparser import QueryParser
 
 from docarchive.records import Classification, Record
-from docarchive.search import Query
+from docarchive.search import Query, SearchIndex
 from docarchive.search.analysis import ARABIC_STOP_WORDS, normalize_text
 from docarchive.search.index import WhooshIndex
+from docarchive.search.tantivy_index import TantivyIndex
 
 LIMITMB = 256
 WORD = re.compile(r"[^\W\d_]{4,}")
@@ -106,28 +119,74 @@ def build_ours(path: Path, records: list[Record], procs: int) -> float:
     return elapsed
 
 
-def build_both(work: Path, records: list[Record], procs: int) -> tuple[float, float]:
-    """Both builds at once, each in its own (forked) process."""
+def build_tantivy(path: Path, records: Iterable[Record]) -> float:
+    ours = TantivyIndex(path)
+    ours.applied()  # create the empty index outside the clock
+    t0 = time.perf_counter()
+    ours.rebuild(records, through=1)
+    elapsed = time.perf_counter() - t0
+    ours.close()
+    return elapsed
+
+
+#: The database of the PostgreSQL engine (a throwaway server the run starts).
+PG_URL = ""
+
+
+def build_postgres(records: Iterable[Record]) -> float:
+    from docarchive.search.pgindex import PostgresIndex
+
+    ours = PostgresIndex(PG_URL)
+    ours.applied()  # create the tables outside the clock
+    t0 = time.perf_counter()
+    ours.rebuild(records, through=1)
+    elapsed = time.perf_counter() - t0
+    ours.close()
+    return elapsed
+
+
+BUILDERS: dict[str, Callable[[Path, list[Record], int], float]] = {
+    "postgresql": lambda path, records, procs: build_postgres(_Timed(records)),
+    "plain": lambda path, records, procs: build_plain(path, records),
+    "whoosh": lambda path, records, procs: build_ours(path, records, procs),
+    "tantivy": lambda path, records, procs: build_tantivy(path, _Timed(records)),
+}
+
+
+def build_all(
+    work: Path, records: list[Record], procs: int, engines: list[str], serial: bool
+) -> dict[str, float]:
+    """Each build in its own (forked) process, all at once unless ``serial``."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
     results = ctx.Queue()
 
     def run(name: str) -> None:
-        if name == "plain":
-            results.put((name, build_plain(work / "plain", records)))
-        else:
-            results.put((name, build_ours(work / "ours", records, procs)))
+        try:
+            results.put((name, BUILDERS[name](work / name, records, procs)))
+        except BaseException as exc:
+            results.put((name, exc))
+            raise
 
-    workers = [ctx.Process(target=run, args=(name,)) for name in ("plain", "ours")]
-    for w in workers:
-        w.start()
-    got = dict(results.get() for _ in workers)
-    for w in workers:
-        w.join()
-        if w.exitcode:
-            raise SystemExit(f"a build failed (exit code {w.exitcode})")
-    return got["plain"], got["ours"]
+    got: dict[str, float] = {}
+    batches = [[e] for e in engines] if serial else [engines]
+    for batch in batches:
+        workers = [ctx.Process(target=run, args=(name,)) for name in batch]
+        for w in workers:
+            w.start()
+        for _ in workers:
+            name, took = results.get()
+            if isinstance(took, BaseException):
+                for w in workers:
+                    w.kill()
+                raise SystemExit(f"the {name} build failed: {took!r}")
+            got[name] = took
+        for w in workers:
+            w.join()
+            if w.exitcode:
+                raise SystemExit(f"a build failed (exit code {w.exitcode})")
+    return got
 
 
 def size_of(path: Path) -> int:
@@ -184,15 +243,33 @@ def _clock(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - t0
 
 
+Pct = tuple[float, float]
+Row = tuple[str, Pct | None, dict[str, Pct]]
+
+
+def _mine(index: SearchIndex, text: str, kind: str | None, year: int | None) -> None:
+    q = Query(
+        text,
+        Classification.INTERNAL,
+        kind=kind,
+        date_from=datetime(year, 1, 1) if year else None,
+        date_to=datetime(year, 12, 31, 23, 59) if year else None,
+        count=False,
+    )
+    index.search(q)
+
+
 def run_queries(
-    plain_ix: Any, ours: WhooshIndex, queries: dict[str, list[str]], rng: random.Random
-) -> list[tuple[str, tuple[float, float], tuple[float, float]]]:
-    rows = []
+    plain_ix: Any, ours: dict[str, SearchIndex], queries: dict[str, list[str]], rng: random.Random
+) -> list[Row]:
+    rows: list[Row] = []
     kinds = [k[0] for k in KINDS]
-    with plain_ix.searcher() as searcher:
-        parser = QueryParser("text", plain_ix.schema)
+    with contextlib.ExitStack() as stack:
+        searcher = stack.enter_context(plain_ix.searcher()) if plain_ix is not None else None
+        parser = QueryParser("text", plain_ix.schema) if plain_ix is not None else None
 
         def plain(text: str, kind: str | None, year: int | None) -> None:
+            assert searcher is not None and parser is not None
             q = parser.parse(text)
             flt = None
             if kind:
@@ -207,17 +284,6 @@ def run_queries(
             results = searcher.search(q, limit=10, filter=flt)
             [hit["id"] for hit in results]
 
-        def mine(text: str, kind: str | None, year: int | None) -> None:
-            q = Query(
-                text,
-                Classification.INTERNAL,
-                kind=kind,
-                date_from=datetime(year, 1, 1) if year else None,
-                date_to=datetime(year, 12, 31, 23, 59) if year else None,
-                count=False,
-            )
-            ours.search(q)
-
         for name, texts in queries.items():
             for filtered in (False, True):
                 picks = [
@@ -228,31 +294,46 @@ def run_queries(
                     )
                     for t in texts
                 ]
-                for t, k, y in picks[:20]:  # warm both
-                    plain(t, k, y)
-                    mine(t, k, y)
-                p_times, o_times = [], []
+                for t, k, y in picks[:20]:  # warm every engine
+                    if searcher is not None:
+                        plain(t, k, y)
+                    for index in ours.values():
+                        _mine(index, t, k, y)
+                p_times: list[float] = []
+                o_times: dict[str, list[float]] = {e: [] for e in ours}
                 for t, k, y in picks:
-                    p_times.append(_clock(lambda t=t, k=k, y=y: plain(t, k, y)))
-                    o_times.append(_clock(lambda t=t, k=k, y=y: mine(t, k, y)))
+                    if searcher is not None:
+                        p_times.append(_clock(lambda t=t, k=k, y=y: plain(t, k, y)))
+                    for e, index in ours.items():
+                        o_times[e].append(
+                            _clock(lambda index=index, t=t, k=k, y=y: _mine(index, t, k, y))
+                        )
                 label = f"{name}{' + filters' if filtered else ''}"
-                rows.append((label, _percentiles(p_times), _percentiles(o_times)))
+                rows.append(
+                    (
+                        label,
+                        _percentiles(p_times) if p_times else None,
+                        {e: _percentiles(v) for e, v in o_times.items()},
+                    )
+                )
     return rows
 
 
 def run_full_pages(
-    plain_ix: Any, ours: WhooshIndex, texts: list[str], by_id: dict[str, Record]
-) -> list[tuple[str, tuple[float, float], tuple[float, float]]]:
+    plain_ix: Any, ours: dict[str, SearchIndex], texts: list[str], by_id: dict[str, Record]
+) -> list[Row]:
     """The page the archive shows: total, facets, 10 snippets — against whoosh's own."""
     facets = {
         "kind": sorting.FieldFacet("kind"),
         "office": sorting.FieldFacet("office"),
     }
-    rows = []
     with plain_ix.searcher() as searcher:
         parser = QueryParser("text", plain_ix.schema)
         analyzer = plain_ix.schema["text"].analyzer
-        p_full, o_full, p_snip, o_snip = [], [], [], []
+        p_full: list[float] = []
+        p_snip: list[float] = []
+        o_full: dict[str, list[float]] = {e: [] for e in ours}
+        o_snip: dict[str, list[float]] = {e: [] for e in ours}
         for text in texts:
 
             def plain_full(text: str = text) -> Any:
@@ -261,13 +342,8 @@ def run_full_pages(
                 [results.groups(name) for name in facets]
                 return [hit["id"] for hit in results]
 
-            def ours_full(text: str = text) -> Any:
-                return ours.search(Query(text, Classification.INTERNAL)).hits
-
             p_full.append(_clock(plain_full))
-            o_full.append(_clock(ours_full))
             p_ids = plain_full()
-            o_ids = [h.id for h in ours_full()]
             q = Query(text, Classification.INTERNAL)
             terms = {t.text for t in analyzer(text.strip('"'))}
 
@@ -282,20 +358,33 @@ def run_full_pages(
                         top=2,
                     )
 
-            def ours_snippets(ids: list[str] = o_ids, q: Query = q) -> None:
-                for i in ids:
-                    ours.snippet(by_id[i].text, q)
-
             p_snip.append(_clock(plain_snippets))
-            o_snip.append(_clock(ours_snippets))
-        rows.append(("page: total + facets", _percentiles(p_full), _percentiles(o_full)))
-        rows.append(("10 snippets", _percentiles(p_snip), _percentiles(o_snip)))
-    return rows
+            for e, index in ours.items():
+
+                def ours_full(index: SearchIndex = index, q: Query = q) -> Any:
+                    return index.search(q).hits
+
+                o_full[e].append(_clock(ours_full))
+                o_ids = [h.id for h in ours_full()]
+
+                def ours_snippets(
+                    ids: list[str] = o_ids, q: Query = q, index: SearchIndex = index
+                ) -> None:
+                    for i in ids:
+                        index.snippet(by_id[i].text, q)
+
+                o_snip[e].append(_clock(ours_snippets))
+    return [
+        (
+            "page: total + facets",
+            _percentiles(p_full),
+            {e: _percentiles(v) for e, v in o_full.items()},
+        ),
+        ("10 snippets", _percentiles(p_snip), {e: _percentiles(v) for e, v in o_snip.items()}),
+    ]
 
 
-def recall(
-    plain_ix: Any, ours: WhooshIndex, records: list[Record], rng: random.Random
-) -> list[Any]:
+def recall(plain_ix: Any, ours: dict[str, SearchIndex], rng: random.Random) -> list[Any]:
     """Words written another way than in the letters (harakat, ة/ه, أ/ا, ی/ي, digits)."""
     style = {"harakat": 0.0, "tatweel": 0.0, "haa": 1.0, "hamza": 1.0, "kurdish": 0.0, "any": 1.0}
     rows = []
@@ -305,72 +394,241 @@ def recall(
             variant = vary(word, rng, style)
             p = len(searcher.search(parser.parse(word), limit=None))
             pv = len(searcher.search(parser.parse(variant), limit=None))
-            o = ours.search(Query(word, Classification.TOP_SECRET)).total
-            ov = ours.search(Query(variant, Classification.TOP_SECRET)).total
-            rows.append((word, variant, p, pv, o, ov))
+            found = []
+            for index in ours.values():
+                found.append(index.search(Query(word, Classification.TOP_SECRET)).total)
+                found.append(index.search(Query(variant, Classification.TOP_SECRET)).total)
+            rows.append((word, variant, p, pv, found))
     return rows
+
+
+# -- growth: docarchive on tantivy at 10k, 100k, 1M ------------------------------------------
+
+
+def _grow(path: Path, n: int, corpus: Path | None, queries: dict[str, list[str]], out: Any) -> None:
+    """In a fresh process: build ``n`` records, then time the queries; report on ``out``."""
+    source: Iterable[Record]
+    if corpus is not None:
+        from corpus_file import read
+
+        source = read(corpus, n)
+    else:
+        source = Corpus().records(n)
+    t0 = time.perf_counter()
+    seconds = build_tantivy(path, source)
+    wall = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    index = TantivyIndex(path)
+    rng = random.Random(11)
+    kinds = [k[0] for k in KINDS]
+    rows: dict[str, Pct] = {}
+    for name, texts in [*queries.items(), ("two terms + filters", queries["two terms"])]:
+        filtered = name.endswith("filters")
+        picks = [
+            (
+                t,
+                rng.choice(kinds) if filtered else None,
+                rng.randint(2016, 2021) if filtered else None,
+            )
+            for t in texts
+        ]
+        for t, k, y in picks[:20]:
+            _mine(index, t, k, y)
+        times = [_clock(lambda t=t, k=k, y=y: _mine(index, t, k, y)) for t, k, y in picks]
+        rows[name] = _percentiles(times)
+    full = [
+        _clock(lambda t=t: index.search(Query(t, Classification.INTERNAL)))
+        for t in queries["two terms"]
+    ]
+    rows["page: total + facets"] = _percentiles(full)
+    index.close()
+    out.put((n, seconds, wall, peak_mb, size_of(path), rows))
+
+
+def growth(sizes: list[int], corpus: Path | None, n_queries: int) -> None:
+    import multiprocessing
+
+    first = list(corpus_records(corpus, min(sizes[0], 10_000)))
+    queries = make_queries(first, n_queries, random.Random(7))
+    ctx = multiprocessing.get_context("fork")
+    results = []
+    work = Path(tempfile.mkdtemp(prefix="bench-growth-"))
+    try:
+        for n in sizes:
+            out = ctx.Queue()
+            proc = ctx.Process(target=_grow, args=(work / f"ix-{n}", n, corpus, queries, out))
+            proc.start()
+            got = out.get()
+            proc.join()
+            if proc.exitcode:
+                raise SystemExit(f"the build of {n:,} failed (exit code {proc.exitcode})")
+            results.append(got)
+            shutil.rmtree(work / f"ix-{n}", ignore_errors=True)
+            seconds, peak, size = got[1], got[3], got[4]
+            print(
+                f"{n:,} records: build {seconds:.0f} s ({n / seconds:,.0f} docs/s), "
+                f"peak memory {peak:,.0f} MB, {size / n:,.0f} index bytes per record",
+                flush=True,
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"\ndocarchive on tantivy, {n_queries} queries per type, {os.cpu_count()} CPUs")
+    header = f"{'':28s}" + "".join(f"{n:>14,}" for n, *_ in results)
+    print(header)
+    print(f"{'build s':28s}" + "".join(f"{r[1]:14.0f}" for r in results))
+    print(f"{'build docs/s':28s}" + "".join(f"{r[0] / r[1]:14,.0f}" for r in results))
+    print(f"{'peak memory MB':28s}" + "".join(f"{r[3]:14,.0f}" for r in results))
+    print(f"{'index bytes per record':28s}" + "".join(f"{r[4] / r[0]:14,.0f}" for r in results))
+    for label in results[0][5]:
+        for i, which in enumerate(("p50", "p95")):
+            print(
+                f"{label + ' ' + which + ' ms':28s}"
+                + "".join(f"{r[5][label][i]:14.2f}" for r in results)
+            )
+    base = results[0]
+    print("\ngrowth against the smallest size (time per record, p95):")
+    for r in results[1:]:
+        print(
+            f"  x{r[0] // base[0]} records: build time x{r[1] / base[1]:.1f}, "
+            + ", ".join(
+                f"{label} p95 x{r[5][label][1] / base[5][label][1]:.1f}" for label in base[5]
+            )
+        )
+
+
+def _pg_size() -> int:
+    import psycopg
+
+    with psycopg.connect(PG_URL) as conn:
+        row = conn.execute("SELECT pg_total_relation_size('search_docs')").fetchone()
+    return int(row[0]) if row else 0
+
+
+def corpus_records(corpus: Path | None, n: int) -> Iterator[Record]:
+    if corpus is not None:
+        from corpus_file import read
+
+        return read(corpus, n)
+    return Corpus().records(n)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("n", nargs="?", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=200, help="queries of each type")
-    ap.add_argument("--procs", type=int, default=1, help="docarchive build processes")
+    ap.add_argument("--procs", type=int, default=1, help="docarchive whoosh build processes")
     ap.add_argument("--serial", action="store_true", help="build one index after the other")
+    ap.add_argument("--corpus", type=Path, help="a corpus file (bench/corpus_file.py)")
+    ap.add_argument(
+        "--engines",
+        default="plain,whoosh,tantivy",
+        help="which to build: plain,whoosh,tantivy,postgresql (postgresql starts a "
+        "throwaway server)",
+    )
+    ap.add_argument(
+        "--growth", help="sizes to build docarchive's tantivy index at, e.g. 10000,100000"
+    )
     args = ap.parse_args()
+    if args.growth:
+        growth([int(x) for x in args.growth.split(",")], args.corpus, args.queries)
+        return
+    engines = args.engines.split(",")
+    if "plain" not in engines:
+        raise SystemExit("--engines must include plain (the baseline)")
+    with contextlib.ExitStack() as stack:
+        if "postgresql" in engines:
+            from docarchive.testing.postgres import create_database, running_postgres
+
+            global PG_URL
+            server = stack.enter_context(running_postgres(tempfile.mkdtemp(prefix="bench-pg-")))
+            PG_URL = create_database(server, "bench")
+        compare(args, engines)
+
+
+def compare(args: argparse.Namespace, engines: list[str]) -> None:
     rng = random.Random(7)
     t0 = time.perf_counter()
-    corpus = Corpus()
-    records = list(corpus.records(args.n))
+    records = list(corpus_records(args.corpus, args.n))
     words = sum(len(r.text.split()) for r in records)
     print(
         f"corpus: {args.n} letters, {words / args.n:.0f} words each on average "
-        f"(generated in {time.perf_counter() - t0:.0f} s)",
+        f"(ready in {time.perf_counter() - t0:.0f} s)",
         flush=True,
     )
     work = Path(tempfile.mkdtemp(prefix="bench-search-"))
     try:
-        if args.serial:
-            plain_s = build_plain(work / "plain", records)
-            ours_s = build_ours(work / "ours", records, args.procs)
-        else:
-            plain_s, ours_s = build_both(work, records, args.procs)
-        print(f"built: plain whoosh {plain_s:.1f} s, docarchive {ours_s:.1f} s", flush=True)
-        plain_size, ours_size = size_of(work / "plain"), size_of(work / "ours")
+        took = build_all(work, records, args.procs, engines, args.serial)
+        print(
+            "built: " + ", ".join(f"{e} {took[e]:.1f} s" for e in engines),
+            flush=True,
+        )
+        sizes = {e: size_of(work / e) if (work / e).exists() else 0 for e in engines}
+        if "postgresql" in engines:
+            sizes["postgresql"] = _pg_size()
         plain_ix = index.open_dir(str(work / "plain"))
-        ours = WhooshIndex(work / "ours")
+        ours: dict[str, SearchIndex] = {}
+        if "whoosh" in engines:
+            ours["whoosh"] = WhooshIndex(work / "whoosh")
+        if "tantivy" in engines:
+            ours["tantivy"] = TantivyIndex(work / "tantivy")
+        if "postgresql" in engines:
+            from docarchive.search.pgindex import PostgresIndex
+
+            ours["postgresql"] = PostgresIndex(PG_URL)
         queries = make_queries(records, args.queries, rng)
         rows = run_queries(plain_ix, ours, queries, rng)
         by_id = {r.id: r for r in records}
         full = run_full_pages(plain_ix, ours, queries["two terms"][:50], by_id)
-        variants = recall(plain_ix, ours, records, rng)
+        variants = recall(plain_ix, ours, rng)
         plain_ix.close()
-        ours.close()
+        for o in ours.values():
+            o.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
+    names = {
+        "whoosh": "docarchive/whoosh",
+        "tantivy": "docarchive/tantivy",
+        "postgresql": "docarchive/postgres",
+    }
+    cols = [e for e in engines if e != "plain"]
     cpu = os.cpu_count()
+    mode = "one after the other" if args.serial else "at the same time"
     print()
     print(f"{args.n:,} records, {args.queries} queries per type, {cpu} CPUs, top 10 hits")
-    print(f"{'':28s} {'plain whoosh':>14s} {'docarchive':>14s} {'ratio':>8s}")
+    print(f"builds {mode}; ratio: docarchive / plain whoosh (build: plain time / ours)")
+    print(
+        f"{'':28s} {'plain whoosh':>14s}" + "".join(f" {names[e]:>19s} {'ratio':>8s}" for e in cols)
+    )
     build_note = f" ({args.procs} procs)" if args.procs > 1 else ""
     print(
-        f"{'build docs/s' + build_note:28s} {args.n / plain_s:14.0f} {args.n / ours_s:14.0f} "
-        f"{plain_s / ours_s:7.2f}x"
+        f"{'build docs/s' + build_note:28s} {args.n / took['plain']:14.0f}"
+        + "".join(f" {args.n / took[e]:19.0f} {took['plain'] / took[e]:7.2f}x" for e in cols)
     )
     print(
-        f"{'index bytes per record':28s} {plain_size / args.n:14.0f} {ours_size / args.n:14.0f} "
-        f"{ours_size / plain_size:7.2f}x"
+        f"{'index bytes per record':28s} {sizes['plain'] / args.n:14.0f}"
+        + "".join(f" {sizes[e] / args.n:19.0f} {sizes[e] / sizes['plain']:7.2f}x" for e in cols)
     )
-    for label, (pp50, pp95), (op50, op95) in rows + full:
-        print(
-            f"{label + ' p50 ms':28s} {pp50:14.2f} {op50:14.2f} {op50 / pp50:7.2f}x\n"
-            f"{label + ' p95 ms':28s} {pp95:14.2f} {op95:14.2f} {op95 / pp95:7.2f}x"
-        )
+    for label, plain_pct, mine in rows + full:
+        assert plain_pct is not None
+        for i, which in enumerate(("p50", "p95")):
+            print(
+                f"{label + ' ' + which + ' ms':28s} {plain_pct[i]:14.2f}"
+                + "".join(f" {mine[e][i]:19.2f} {mine[e][i] / plain_pct[i]:7.2f}x" for e in cols)
+            )
     print("\nrecall: records found for a word and for the same word written another way")
-    print(f"{'word':>12s} {'variant':>12s}  plain: word variant   docarchive: word variant")
-    for word, variant, p, pv, o, ov in variants:
-        print(f"{word:>12s} {variant:>12s}  {p:12d} {pv:7d}   {o:16d} {ov:7d}")
+    print(
+        f"{'word':>12s} {'variant':>12s}  plain: word variant"
+        + "".join(f"   {names[e]}: word variant" for e in cols)
+    )
+    for word, variant, p, pv, found in variants:
+        print(
+            f"{word:>12s} {variant:>12s}  {p:12d} {pv:7d}"
+            + "".join(
+                f"   {found[2 * i]:{len(names[e]) + 6}d} {found[2 * i + 1]:7d}"
+                for i, e in enumerate(cols)
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from .errors import (
     SearchError,
     StorageError,
     TemplateError,
+    UnsafeInputError,
 )
 from .limits import Limits
 from .records import Classification, FileRef, Record
@@ -63,6 +64,7 @@ __all__ = [
     "Settings",
     "StorageError",
     "TemplateError",
+    "UnsafeInputError",
     "VerifyReport",
     "__version__",
 ]

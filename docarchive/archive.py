@@ -21,6 +21,9 @@ transfer               ``export``, ``import_bag``, ``migrate``              ``tr
 referrals              ``refer``, ``answer``, ``close_referral``,           ``referrals``
                        ``referral``, ``referrals``, ``followup``,
                        ``overdue``, ``incoming``, ``report``
+accounts               ``add_user``, ``user``, ``users``, ``disable_user``,  ``accounts``
+                       ``set_password``, ``login``, ``create_token``,
+                       ``tokens``, ``revoke_token``, ``authenticate``
 =====================  ===================================================  ================
 
 Each such method of ``Archive`` *is* the capability's method (same signature, same
@@ -40,6 +43,7 @@ from pathlib import Path
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 from urllib.parse import urlsplit, urlunsplit
 
+from .accounts import Accounts
 from .batch import Batches, IssueBatch, RowFailure
 from .catalog import Catalog, open_catalog
 from .config import SETTINGS_FILE, Settings
@@ -131,6 +135,7 @@ class Archive:
         self._integrity = Integrity(core)
         self._transfer = Transfer(core, self._searching)
         self._referrals = Referrals(core, self._templates)
+        self._accounts = Accounts(core)
 
     @property
     def settings(self) -> Settings:
@@ -165,7 +170,13 @@ class Archive:
         """Open the archive at a folder (created with defaults if absent or empty).
 
         ``overrides`` take precedence over the environment and ``docarchive.toml``:
-        ``storage``, ``catalog``, ``index`` (backend URLs), ``clearance``, ``timezone``.
+        ``storage``, ``catalog``, ``index`` (backend URLs), ``clearance``, ``timezone``,
+        ``group`` and ``group_access`` (``[security]``, see :mod:`docarchive.permissions`).
+
+        The folder and what is kept in it follow the permission policy: owner only (0700
+        folders, 0600 files, 0400 blobs) unless ``[security] group`` names a group. Opening
+        brings what libraries wrote (the catalog's -wal and -shm, the index) to the policy;
+        ``verify`` reports anything else open beyond it (``fix_permissions`` fixes it).
         """
         if isinstance(root_or_settings, Settings):
             return cls._compose(root_or_settings, clock)._ready()
@@ -189,7 +200,7 @@ class Archive:
                     "means (PGPASSWORD or ~/.pgpass, boto3's credential chain)"
                 )
         created = not root.exists()
-        root.mkdir(parents=True, exist_ok=True)
+        settings.permissions.folder(root)  # 0700 (or the group's mode), whatever the umask
         try:
             archive = cls._compose(settings, clock)
         except BaseException:
@@ -197,6 +208,7 @@ class Archive:
                 shutil.rmtree(root, ignore_errors=True)
             raise
         settings.write(backends=backends, creator=overrides.get("creator"))
+        archive.core.files.fix_all()  # all of it just made here: the policy's group too
         return archive._ready()
 
     @classmethod
@@ -210,10 +222,14 @@ class Archive:
 
     def _ready(self) -> Archive:
         """Bring a freshly opened archive up to date: quarantine folder, numbers left
-        reserved by dead processes voided, index caught up."""
-        (self.settings.root / "quarantine").mkdir(parents=True, exist_ok=True)
+        reserved by dead processes voided, index caught up, and the archive's own files
+        brought to the permission policy."""
+        files = self.core.files
+        files.after_open()
+        self.core.permissions.folder(self.settings.root / "quarantine")
         self.void_interrupted()
         self.catch_up()
+        files.after_index_write()  # the engine may have made its files while opening
         return self
 
     @classmethod
@@ -225,18 +241,32 @@ class Archive:
         catalog: str | None = None,
         index: str | None = None,
         actor: str | None = None,
+        group: str | None = None,
+        group_access: str | None = None,
     ) -> Archive:
         """Create a new archive in ``root`` (refuses a folder that already holds one).
 
         ``actor`` (default: ``DOCARCHIVE_USER`` or the OS user) is written into the
-        settings with the highest clearance, until the settings say otherwise.
+        settings with the highest clearance, until the settings say otherwise. ``group``
+        (with ``group_access`` "read", the default, or "write") is written as
+        ``[security] group``: that group may read (or write) what the archive writes;
+        without it, everything is private to the account that runs it.
         """
         path = Path(root)
         if (path / SETTINGS_FILE).exists():
             raise ConfigurationError(f"{path} already holds an archive ({SETTINGS_FILE})")
-        return cls.open(path, storage=storage, catalog=catalog, index=index, creator=actor)
+        return cls.open(
+            path,
+            storage=storage,
+            catalog=catalog,
+            index=index,
+            creator=actor,
+            group=group,
+            group_access=group_access,
+        )
 
     def close(self) -> None:
+        self._numbers.close()
         self.index.close()
         self.catalog.close()
         self.storage.close()
@@ -291,6 +321,17 @@ class Archive:
     overdue = _Delegate("_referrals", Referrals.overdue)
     incoming = _Delegate("_referrals", Referrals.incoming)
     report = _Delegate("_referrals", Referrals.report)
+
+    add_user = _Delegate("_accounts", Accounts.add_user)
+    user = _Delegate("_accounts", Accounts.user)
+    users = _Delegate("_accounts", Accounts.users)
+    disable_user = _Delegate("_accounts", Accounts.disable_user)
+    set_password = _Delegate("_accounts", Accounts.set_password)
+    login = _Delegate("_accounts", Accounts.login)
+    create_token = _Delegate("_accounts", Accounts.create_token)
+    tokens = _Delegate("_accounts", Accounts.tokens)
+    revoke_token = _Delegate("_accounts", Accounts.revoke_token)
+    authenticate = _Delegate("_accounts", Accounts.authenticate)
 
 
 def _without_password(url: str) -> str:

@@ -8,7 +8,7 @@ argument > ``DOCARCHIVE_*`` environment variable > ``docarchive.toml`` > default
     [backends]             # each a URL; defaults are the folder layout below
     storage = "file:///srv/archive/blobs"
     catalog = "sqlite:///srv/archive/catalog.sqlite"
-    index = "whoosh:///srv/archive/index"
+    index = "tantivy:///srv/archive/index"   # or whoosh:///..., postgresql://...
 
     [office]
     name = "مكتب الوزير"
@@ -34,6 +34,10 @@ argument > ``DOCARCHIVE_*`` environment variable > ``docarchive.toml`` > default
     mode = "resident"      # LibreOffice kept running; "batch": a fresh soffice per call
     converters = 1         # LibreOffice instances working at once; "auto": one per core
     timeout_seconds = 60   # per document; a hung LibreOffice is killed and restarted
+
+    [security]             # see docarchive.permissions: owner only unless a group is named
+    group = "docarchive"   # this group may read what the archive writes
+    group_access = "read"  # or "write": its members may write too
 
     [followup]             # referral and follow-up: see docarchive.followup
     working_days = true
@@ -70,10 +74,19 @@ from .errors import ConfigurationError
 from .followup import FollowupSettings
 from .limits import Limits
 from .numbering import DEFAULT_SERIES, SeriesConfig
+from .permissions import GROUP_ACCESS, Policy
 from .records import Classification
+from .server.settings import ServerSettings
 from .stamping import StampStyle
 
-__all__ = ["SETTINGS_FILE", "PdfSettings", "Settings", "default_actor", "default_root"]
+__all__ = [
+    "SETTINGS_FILE",
+    "PdfSettings",
+    "Settings",
+    "default_actor",
+    "default_index_url",
+    "default_root",
+]
 
 SETTINGS_FILE = "docarchive.toml"
 _TABLES = {
@@ -86,7 +99,10 @@ _TABLES = {
     "issue",
     "followup",
     "pdf",
+    "server",
+    "security",
 }
+_SECURITY = ("group", "group_access")
 
 
 @dataclass(frozen=True)
@@ -134,6 +150,15 @@ def default_root(environ: Mapping[str, str] | None = None) -> Path:
     return Path(environ.get("DOCARCHIVE_ROOT") or "archive")
 
 
+def default_index_url(root: Path) -> str:
+    """The index of an archive whose settings name none: ``tantivy:///ROOT/index``, unless
+    that folder already holds a whoosh index (an archive made before tantivy was the
+    default), which stays whoosh until its settings say otherwise."""
+    folder = root / "index"
+    whoosh = (folder / "applied.json").exists() or any(folder.glob("_MAIN_*.toc"))
+    return f"{'whoosh' if whoosh else 'tantivy'}://{quote(str(folder))}"
+
+
 def default_actor(environ: Mapping[str, str] | None = None) -> str:
     """Who is acting: ``DOCARCHIVE_USER``, else the operating-system user."""
     environ = os.environ if environ is None else environ
@@ -168,9 +193,20 @@ class Settings:
     stamp: StampStyle = field(default_factory=StampStyle)
     stamp_hijri: bool = True
     stamp_key_file: Path | None = None
-    reservation_timeout_s: int = 600
+    reservation_timeout_s: float = 600
     followup: FollowupSettings = field(default_factory=FollowupSettings)
     pdf: PdfSettings = field(default_factory=PdfSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    #: ``[security] group``: the one group that may read (``group_access = "read"``) or
+    #: read and write (``"write"``) what the archive writes; None: owner only.
+    group: str | None = None
+    group_access: str = "read"
+
+    @property
+    def permissions(self) -> Policy:
+        """The permission policy of what this archive writes (:mod:`docarchive.permissions`);
+        ConfigurationError when the group named does not exist."""
+        return Policy.of(self.group, self.group_access)
 
     def stamp_key(self, environ: Mapping[str, str] | None = None) -> bytes:
         """The key of stamp verification codes: ``DOCARCHIVE_STAMP_KEY`` (hex), else the
@@ -192,6 +228,7 @@ class Settings:
         # opening a new archive at once agree on one key, and none reads a half-written file.
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".stamp.key.")
         try:
+            self.permissions.apply_fd(fd)  # 0600, or 0640/0660 for the policy's group
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32) + "\n")
                 fh.flush()
@@ -255,6 +292,20 @@ class Settings:
             raise ConfigurationError(f"unknown time zone {tz!r} in [office] timezone") from None
 
         tdir = templates.get("folder")
+        security = _table(doc, "security")
+        if set(security) - set(_SECURITY):
+            raise ConfigurationError(
+                f"unknown setting {sorted(set(security) - set(_SECURITY))[0]!r} in [security] "
+                f"(known: {', '.join(_SECURITY)})"
+            )
+        group = overrides.get("group") or security.get("group") or None
+        group_access = str(overrides.get("group_access") or security.get("group_access", "read"))
+        if group is not None and not isinstance(group, str):
+            raise ConfigurationError("[security] group must be the name of a group")
+        if group_access not in GROUP_ACCESS:
+            raise ConfigurationError(
+                f"[security] group_access must be 'read' or 'write', not {group_access!r}"
+            )
         issue = _table(doc, "issue")
         known_issue = {
             "pdf",
@@ -291,13 +342,7 @@ class Settings:
                 )
             ),
             index_url=str(
-                pick(
-                    "index",
-                    "DOCARCHIVE_INDEX",
-                    backends,
-                    "index",
-                    f"whoosh://{quote(str(base / 'index'))}",
-                )
+                pick("index", "DOCARCHIVE_INDEX", backends, "index", default_index_url(base))
             ),
             office_name=str(office.get("name", cls.office_name)),
             office_code=str(office.get("code", cls.office_code)),
@@ -325,9 +370,12 @@ class Settings:
             ),
             stamp_hijri=bool(issue.get("hijri", True)),
             stamp_key_file=(base / str(issue["key_file"])) if issue.get("key_file") else None,
-            reservation_timeout_s=int(issue.get("reservation_timeout_seconds", 600)),
+            reservation_timeout_s=_seconds(issue.get("reservation_timeout_seconds", 600)),
             followup=FollowupSettings.from_settings(_table(doc, "followup")),
             pdf=PdfSettings.from_settings(_table(doc, "pdf"), environ),
+            server=ServerSettings.from_settings(_table(doc, "server")),
+            group=group,
+            group_access=group_access,
         )
 
     def write(
@@ -363,8 +411,10 @@ class Settings:
             }
             for name, s in sorted(self.series.items())
         }
+        if self.group:
+            doc["security"] = {"group": self.group, "group_access": self.group_access}
         path = self.root / SETTINGS_FILE
-        path.write_text(tomli_w.dumps(doc), encoding="utf-8")
+        self.permissions.write_file(path, tomli_w.dumps(doc).encode("utf-8"))
         return path
 
 
@@ -396,3 +446,12 @@ def _table(doc: Mapping[str, Any], name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigurationError(f"[{name}] in {SETTINGS_FILE} must be a table")
     return value
+
+
+def _seconds(value: Any) -> float:
+    """``[issue] reservation_timeout_seconds``: a number of seconds, not negative."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigurationError(
+            f"[issue] reservation_timeout_seconds must be a number of seconds, not {value!r}"
+        )
+    return float(value)

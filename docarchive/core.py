@@ -15,6 +15,7 @@ from datetime import datetime
 from .catalog import Catalog
 from .config import Settings, default_actor
 from .errors import AccessDeniedError, NotFoundError
+from .permissions import LocalFiles, Policy, adopt
 from .records import Classification, Record
 from .search import SearchIndex
 from .search.sync import IndexSync
@@ -28,7 +29,8 @@ Clock = Callable[[], datetime]
 @dataclass
 class Core:
     """The backends and settings of one open archive, and the rules shared by every
-    capability. The index is kept in step with the catalog by :attr:`sync`."""
+    capability. The index is kept in step with the catalog by :attr:`sync`; what is kept
+    on local disk follows :attr:`permissions` (:attr:`files`)."""
 
     settings: Settings
     storage: BlobStorage
@@ -36,9 +38,18 @@ class Core:
     index: SearchIndex
     clock: Clock | None = None
     sync: IndexSync = field(init=False)
+    permissions: Policy = field(init=False)
+    files: LocalFiles = field(init=False)
 
     def __post_init__(self) -> None:
-        self.sync = IndexSync(self.catalog, self.index)
+        self.permissions = self.settings.permissions
+        adopt(self.storage, self.permissions)
+        self.files = LocalFiles.of(
+            self.permissions, self.settings.root, self.storage, self.catalog, self.index
+        )
+        if self.files.index is not None:  # made private before the engine writes in it
+            self.permissions.folder(self.files.index)
+        self.sync = IndexSync(self.catalog, self.index, after_write=self.files.after_index_write)
 
     def now(self) -> datetime:
         """The current time in the office's time zone."""

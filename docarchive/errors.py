@@ -10,6 +10,7 @@
     ├── FollowupError                a referral cannot be made, answered or closed
     ├── StorageError                 a blob cannot be written or read (carries url and key)
     ├── IngestError                  an input file cannot be archived (carries the file)
+    │   └── UnsafeInputError         refused unread: a symbolic link, or swapped after listing
     ├── SearchError                  a query cannot be parsed or run
     ├── LimitExceededError           untrusted input over a cap in docarchive.limits
     ├── AccessDeniedError            the caller's clearance is below the record's classification
@@ -34,9 +35,11 @@ __all__ = [
     "MissingFieldError",
     "NotFoundError",
     "NumberingError",
+    "ReservationVoidedError",
     "SearchError",
     "StorageError",
     "TemplateError",
+    "UnsafeInputError",
 ]
 
 
@@ -65,6 +68,12 @@ class NumberingError(DocArchiveError):
     """A number cannot be taken, voided or found."""
 
 
+class ReservationVoidedError(NumberingError):
+    """The number reserved for a document being made was voided before the document was
+    stored (by an administrator, or by another process that found its issuer gone): the
+    document is not stored under it, and the number stays void."""
+
+
 class FollowupError(DocArchiveError):
     """A referral that cannot be made, answered or closed (the message says why).
 
@@ -91,6 +100,12 @@ class IngestError(DocArchiveError):
         self.file = file
         self.reason = reason
         super().__init__(f"{file}: {reason}")
+
+
+class UnsafeInputError(IngestError):
+    """An input refused without being read: a symbolic link in an intake folder (not
+    followed), or a file that is not the one listed (a link or another file put in its
+    place). Nothing of it is read, copied or kept, not even in quarantine."""
 
 
 class SearchError(DocArchiveError):

@@ -1,5 +1,6 @@
-"""Integrity: every blob re-hashed, every record checked against its audit event, and the
-audit chain walked; :meth:`Integrity.verify` names exactly what is wrong."""
+"""Integrity: every blob re-hashed, every record checked against its audit event, the
+audit chain walked, and the archive's local files checked against the permission policy;
+:meth:`Integrity.verify` names exactly what is wrong."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class Problem:
     record_id: str | None = None
     sha256: str | None = None
     event: int | None = None
+    #: The file or folder a ``permissions-open`` problem is about.
+    path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -37,6 +40,8 @@ class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
     #: Findings that do not fail verify: blobs no record refers to (``blob-orphan``).
     notices: list[Problem] = field(default_factory=list)
+    #: Files and folders brought to the permission policy first (``fix_permissions``).
+    permissions_fixed: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -50,6 +55,11 @@ class VerifyReport:
             "events": self.events,
             "problems": [p.to_dict() for p in self.problems],
             "notices": [p.to_dict() for p in self.notices],
+            **(
+                {}
+                if self.permissions_fixed is None
+                else {"permissions_fixed": self.permissions_fixed}
+            ),
         }
 
 
@@ -59,7 +69,7 @@ class Integrity:
     def __init__(self, core: Core) -> None:
         self.core = core
 
-    def verify(self, *, strict: bool = False) -> VerifyReport:
+    def verify(self, *, strict: bool = False, fix_permissions: bool = False) -> VerifyReport:
         """Re-hash every blob and walk the audit chain; name exactly what is wrong.
 
         Problems: ``blob-missing`` (a record's file is not in storage), ``blob-corrupt``
@@ -69,8 +79,17 @@ class Integrity:
         before their record, so a failed issue or a crash in between leaves one behind, and
         the storage cannot tell those from others. ``strict`` makes orphans problems. Storage
         that does not answer raises StorageError (it is not N missing blobs).
+
+        ``permissions-open``: a file or folder of the archive on this machine (the archive
+        folder, local blobs, the SQLite catalog, the index, quarantine) that other
+        accounts, or a group the policy does not name, may read, write or enter (see
+        :mod:`docarchive.permissions`); ``path`` names it. ``fix_permissions`` first brings
+        every local file and folder of the archive to the policy (for an archive made before
+        it, or after ``[security] group`` changed); ``permissions_fixed`` counts them.
         """
         report = VerifyReport()
+        if fix_permissions:
+            report.permissions_fixed = self.core.files.fix_all()
         checked: dict[str, str | None] = {}
         # raises StorageError when the storage is unreachable
         stored = set(self.core.storage.keys())
@@ -144,6 +163,14 @@ class Integrity:
                 sha256=sha256,
             )
             (report.problems if strict else report.notices).append(orphan)
+        for path, found in self.core.files.exposed():
+            report.problems.append(
+                Problem(
+                    "permissions-open",
+                    f"{path}: {found}",
+                    path=str(path),
+                )
+            )
         return report
 
     def _check_blob(self, sha256: str, stored: set[str] | None = None) -> str | None:

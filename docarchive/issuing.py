@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from .errors import TemplateError
 from .records import Classification, FileRef, Record, new_id
@@ -197,8 +198,11 @@ class Issuing:
         verification code); both files are stored; then the record is committed and the
         number becomes issued. If anything fails after the number was taken, the number
         is voided with the reason — it never silently disappears — and the error is
-        raised. A process killed mid-way leaves a reservation, voided when the archive is
-        next opened after ``[issue] reservation_timeout_seconds``.
+        raised. The reservation is held by this process's lease (:mod:`docarchive.leases`):
+        no other process voids it while this one lives; a process killed mid-way leaves a
+        reservation that the next open voids (at once on the same machine, after
+        ``[issue] reservation_timeout_seconds`` from another). A number voided meanwhile
+        raises :class:`~docarchive.errors.ReservationVoidedError` and nothing is stored.
 
         A missing field, and an image the data names that is not a plain file name in the
         office's templates folder (or is over the image limits, or bad bytes), are refused
@@ -283,7 +287,10 @@ class Issuing:
         if settings.stamp_hijri:
             lines.append(f"الموافق: {hijri(when.date())}")
         lines.append(f"رمز التحقق: {code.split('-', 1)[1][:8]}")
-        return Stamp(f"{settings.office_name} — صادر", tuple(lines), qr=f"{number}|{code}")
+        # with [server] public_url, any phone camera opens the check page from the QR code
+        public = settings.server.public_url
+        qr = f"{public}/check/{quote(code, safe='')}" if public else f"{number}|{code}"
+        return Stamp(f"{settings.office_name} — صادر", tuple(lines), qr=qr)
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -10,8 +10,11 @@ environment variable, e.g. ``DOCARCHIVE_LIMIT_PDF_PAGES=5000``.
 name                      default        what it caps
 ========================  =============  ===============================================
 ``input_bytes``           512 MiB        size of one input file (scan, mail, template)
-``pdf_pages``             2,000          pages read from one PDF
-``scan_pixels``           200 MP         pixels in one scanned image page
+``pdf_pages``             2,000          pages read from one PDF (also: the largest page
+                                         count a PDF declares, checked before parsing)
+``pdf_depth``             100            nesting of arrays and dictionaries in a PDF
+``scan_pixels``           200 MP         pixels in one scanned image page (also: the
+                                         size an image or a PDF's image declares)
 ``mail_bytes``            64 MiB         size of one mail message
 ``mail_attachments``      200            attachments in one mail message
 ``mime_depth``            20             nesting depth of MIME parts in one mail message
@@ -19,7 +22,18 @@ name                      default        what it caps
 ``docx_member_bytes``     64 MiB         decompressed size of one DOCX member
 ``docx_total_bytes``      256 MiB        decompressed size of a whole DOCX
 ``indexed_text_chars``    2,000,000      characters of text indexed per record
+``parse_seconds``         120            seconds a parser in the parser worker may take
+                                         without finishing a step (opening a file, one
+                                         page's text, rendering or OCR, a stamp)
+``parse_memory_mb``       4,096          address space of the parser worker (MiB)
 ========================  =============  ===============================================
+
+Declared sizes, page counts and nesting depths are checked on the raw bytes before any
+parser reads them (:mod:`docarchive.ingest.precheck`). The native parsers (PDFium,
+Pillow's decoders, tesseract, the stamp's pypdf) run in a parser worker process
+(:mod:`docarchive.ingest.worker`) under ``parse_seconds`` and ``parse_memory_mb``: a
+file that crashes, hangs or exhausts it is quarantined with the reason, and the worker
+is restarted for the next file.
 
 Text beyond ``indexed_text_chars`` is kept in the stored file but not indexed
 (a warning is logged); every other cap refuses the input.
@@ -52,6 +66,9 @@ class Limits:
     docx_member_bytes: int = 64 * MiB
     docx_total_bytes: int = 256 * MiB
     indexed_text_chars: int = 2_000_000
+    pdf_depth: int = 100
+    parse_seconds: int = 120
+    parse_memory_mb: int = 4096
 
     @classmethod
     def load(

@@ -13,11 +13,13 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from .catalog import NumberEntry
-from .errors import NumberingError
+from .errors import NumberingError, ReservationVoidedError
+from .leases import Heartbeat
 from .records import Classification, Record
 from .stamping import parse_code, verification_code
 
@@ -56,6 +58,19 @@ class Numbers:
 
     def __init__(self, core: Core) -> None:
         self.core = core
+        self._heartbeat: Heartbeat | None = None
+
+    @property
+    def heartbeat(self) -> Heartbeat:
+        """This process's lease on the catalog, renewed while it holds reservations."""
+        if self._heartbeat is None:
+            timeout = self.core.settings.reservation_timeout_s
+            self._heartbeat = Heartbeat(self.core.catalog, timeout)
+        return self._heartbeat
+
+    def close(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.close()
 
     def reserve(
         self, series_name: str, record_id: str, who: str, when: datetime
@@ -64,58 +79,87 @@ class Numbers:
         kind's series; scans and mail: the incoming register, سجل الوارد), entered as
         reserved: adding the record makes it issued; a failure must void it.
 
+        The reservation is held by this process's lease (:mod:`docarchive.leases`),
+        renewed while the record is being made, so no other process voids it while this
+        one lives, however long the making takes.
+
         Returns the number and what the record's ``meta`` keeps of it (seq, period,
         office code)."""
         settings = self.core.settings
         series = settings.series_for(series_name)
         office_code = settings.office_code
         period = series.period(when.year)
+        heartbeat = self.heartbeat
+        lease = heartbeat.lease(when.isoformat())
         with self.core.catalog.transaction(who) as tx:
             seq = tx.next_number(series.name, office_code, period)
             number = series.format_number(seq, year=when.year, office_code=office_code)
             tx.reserve_number(series.name, office_code, period, seq, number, record_id)
+            tx.hold_lease(lease, number)
+        heartbeat.beat()
         return number, {"seq": seq, "period": period, "office_code": office_code}
 
     def void_after_failure(
         self, number: str, actor: str, exc: BaseException, what: str = "issue"
     ) -> None:
-        """Void a reserved number whose record could not be made, naming the failure."""
+        """Void a reserved number whose record could not be made, naming the failure.
+
+        A number voided meanwhile (:class:`ReservationVoidedError`) is left as it is."""
+        if isinstance(exc, ReservationVoidedError):
+            return
         reason = f"{what} failed: {type(exc).__name__}: {exc}".splitlines()[0][:500]
         try:
             with self.core.catalog.transaction(actor) as tx:
-                tx.void_number(number, reason)
+                tx.void_reserved(number, reason)
         except Exception:  # the reservation stays; the next open voids it
             log.exception("could not void number %s after a failed issue", number)
 
     def void_interrupted(
         self, *, older_than_s: int | None = None, actor: str | None = None
     ) -> list[NumberEntry]:
-        """Void reservations left by processes that died mid-issue; returns what was voided.
+        """Void reservations whose issuer is gone; returns what was voided.
 
-        Runs on every open. A reservation younger than ``older_than_s`` (default
-        ``[issue] reservation_timeout_seconds``) may belong to a process still at work
-        and is left alone.
+        Runs on every open. Each reservation is held by its issuer's lease
+        (:mod:`docarchive.leases`): an issuer on this machine is gone when its process no
+        longer exists, and its numbers are voided at once; an issuer elsewhere is gone
+        when its lease was not renewed for ``older_than_s`` seconds (default ``[issue]
+        reservation_timeout_seconds``). A reservation with no lease (made by an older
+        docarchive) is voided when it is older than that. A live issuer's numbers are
+        never voided, however long it takes.
         """
         core = self.core
         limit = core.settings.reservation_timeout_s if older_than_s is None else older_than_s
         now = datetime.now(UTC)
+        cutoff = (now - timedelta(seconds=limit)).isoformat(timespec="microseconds")
         voided = []
-        for entry in core.catalog.reservations():
-            try:
-                age = (now - datetime.fromisoformat(entry.at)).total_seconds()
-            except ValueError:
-                age = float("inf")
-            if age < limit:
-                continue
-            reason = (
-                f"interrupted: the issuing process stopped before the document was "
-                f"stored (reserved {entry.at[:19]} by {entry.actor})"
-            )
-            try:
-                with core.catalog.transaction(actor or "docarchive") as tx:
-                    voided.append(tx.void_number(entry.number, reason))
-            except NumberingError:  # finished or voided meanwhile by its own process
-                continue
+        for held in core.catalog.held_reservations():
+            entry, lease = held.entry, held.lease
+            by = f"reserved {entry.at[:19]} by {entry.actor}"
+            since: str | None = None
+            if lease is not None and lease.owner.gone():
+                reason = (
+                    f"interrupted: the issuing {lease.owner.describe()} stopped before the "
+                    f"document was stored ({by})"
+                )
+            elif lease is not None:
+                if _age(lease.renewed_at, now) < limit:
+                    continue  # alive here, or renewed lately elsewhere
+                reason = (
+                    f"interrupted: the issuing {lease.owner.describe()} has not renewed its "
+                    f"lease since {lease.renewed_at[:19]}; the document was not stored ({by})"
+                )
+                since = cutoff
+            else:
+                if _age(entry.at, now) < limit:
+                    continue
+                reason = (
+                    f"interrupted: the issuing process stopped before the document was "
+                    f"stored ({by})"
+                )
+            with core.catalog.transaction(actor or "docarchive") as tx:
+                done = tx.void_reserved(entry.number, reason, unrenewed_since=since)
+            if done is not None:  # else finished, voided or renewed meanwhile
+                voided.append(done)
         return voided
 
     def void(self, number: str, reason: str, *, actor: str | None = None) -> NumberEntry:
@@ -140,6 +184,7 @@ class Numbers:
         since the number is printed beside the code on the stamp.
         """
         core = self.core
+        code = _code_of(code)
         try:
             record_id, _ = parse_code(code)
         except ValueError:
@@ -164,3 +209,23 @@ class Numbers:
                 record=shown,
             )
         return CodeCheck(True, "genuine", number=record.number, record=shown)
+
+
+def _age(at: str, now: datetime) -> float:
+    """Seconds since ``at`` (an ISO time); infinite if it cannot be read."""
+    try:
+        return (now - datetime.fromisoformat(at)).total_seconds()
+    except (ValueError, TypeError):
+        return float("inf")
+
+
+def _code_of(scanned: str) -> str:
+    """The verification code in what a stamp's QR code holds: the code itself, ``NUMBER|CODE``
+    (stamps without ``[server] public_url``) or ``https://…/check/CODE`` (with it)."""
+    text = scanned.strip()
+    if "/check/" in text:
+        text = text.rsplit("/check/", 1)[1].split("?", 1)[0].split("#", 1)[0]
+        text = unquote(text)
+    elif "|" in text:
+        text = text.rsplit("|", 1)[1]
+    return text.strip()

@@ -47,6 +47,7 @@ import bagit  # type: ignore[import-untyped]
 from .catalog import Catalog, open_catalog
 from .catalog.base import AuditEvent
 from .errors import ConfigurationError, IntegrityError, NotFoundError, StorageError
+from .permissions import Policy, adopt
 from .records import Classification, Record
 from .storage import BlobStorage, open_storage
 
@@ -83,6 +84,8 @@ class MigrateReport:
     sequences: int = 0
     events_copied: int = 0
     events_present: int = 0
+    users: int = 0
+    tokens: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -169,6 +172,9 @@ def migrate(
         for series, office_code, period, last in sequences:
             tx.import_sequence(series, office_code, period, last)
     report.sequences = len(sequences)
+    with catalog.transaction(actor) as tx:  # the server's people, with their hashes as kept
+        report.users = sum(tx.import_user(u) for u in source_catalog.users())
+        report.tokens = sum(tx.import_token(t) for t in source_catalog.tokens())
     tick("registers", report.numbers + report.sequences, report.numbers + report.sequences)
 
     last = source_catalog.last_change()
@@ -216,9 +222,12 @@ def export_bag(
     dest: str | os.PathLike[str],
     *,
     info: dict[str, str],
+    permissions: Policy | None = None,
 ) -> Path:
     """Write ``records``, their files and audit events as a BagIt package in ``dest`` (a new
-    or empty folder)."""
+    or empty folder). The bag follows ``permissions`` (the archive's policy; owner only by
+    default): it holds the records' files, as private as the archive they come from."""
+    policy = permissions or Policy()
     folder = Path(dest)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise ConfigurationError(f"{folder}: the export folder must be new or empty")
@@ -227,8 +236,9 @@ def export_bag(
     for event in catalog.audit_events():
         if event.record_id in wanted:
             events[event.record_id].append(_event_dict(event))
+    policy.folder(folder)
     blobs = folder / "blobs"
-    blobs.mkdir(parents=True, exist_ok=True)
+    policy.folder(blobs)
     for record in records:
         for ref in record.files:
             target = blobs / ref.sha256
@@ -247,6 +257,7 @@ def export_bag(
         **info,
     }
     bagit.make_bag(str(folder), bag_info, checksums=["sha256"])
+    policy.fix_tree(folder)  # bagit writes its files and folders with the umask's modes
     return folder
 
 
@@ -438,7 +449,14 @@ class Transfer:
             "Source-Organization": " — ".join(x for x in (s.ministry, s.office_name) if x),
             "Docarchive-Office": s.office_code,
         }
-        return export_bag(unique, self.core.storage, self.core.catalog, dest, info=info)
+        return export_bag(
+            unique,
+            self.core.storage,
+            self.core.catalog,
+            dest,
+            info=info,
+            permissions=self.core.permissions,
+        )
 
     def import_bag(self, path: str | os.PathLike[str], *, actor: str | None = None) -> ImportReport:
         """Import the records of a BagIt package made by :meth:`export`: every hash is checked
@@ -462,6 +480,7 @@ class Transfer:
         read. Point the settings at the new backends afterwards (``docarchive init``, or
         ``DOCARCHIVE_STORAGE``/``DOCARCHIVE_CATALOG``)."""
         storage = open_storage(to_storage)
+        adopt(storage, self.core.permissions)  # new local blobs as private as these
         try:
             catalog = open_catalog(to_catalog)
             try:

@@ -24,6 +24,9 @@ if [ "$what" = test ]; then
         || need="$need postgresql"
     # IMAP ingest: the tests start a real dovecot on 127.0.0.1
     command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need="$need dovecot-imapd"
+    # the web pages: a real headless Chromium driven by selenium takes their screenshots
+    command -v chromium >/dev/null 2>&1 || need="$need chromium"
+    command -v chromedriver >/dev/null 2>&1 || need="$need chromium-driver"
 fi
 [ -z "$need" ] && exit 0
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +132,53 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def postgres_url(postgres_server: str) -> str:
     """A new, empty database for one test."""
     return new_database(postgres_server)
+
+
+# -- other operating-system accounts (tests of the permission policy) --------------------------
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """Accounts made for this session: ``other`` (in no group of the archive's), and
+    ``group`` with its ``member``."""
+
+    other: str
+    group: str
+    member: str
+
+
+@pytest.fixture(scope="session")
+def accounts() -> Iterator[Accounts]:
+    """Another account, a group and a member of it, made with useradd/groupadd for this
+    session and removed after. Not as root, the tests that need them are skipped, except on
+    CI (``CI`` set), where they fail."""
+    from accounts import account, can_manage_accounts, group
+
+    if not can_manage_accounts():
+        if os.environ.get("CI"):
+            pytest.fail("the permission tests need root and useradd, groupadd, runuser")
+        pytest.skip("the permission tests need root and useradd, groupadd, runuser")
+    tag = os.getpid()
+    with ExitStack() as stack:
+        shared = stack.enter_context(group(f"dag{tag}"))
+        other = stack.enter_context(account(f"dao{tag}"))
+        member = stack.enter_context(account(f"dam{tag}", groups=[shared]))
+        yield Accounts(other, shared, member)
+
+
+@pytest.fixture
+def shared_folder() -> Iterator[Path]:
+    """A folder every account may enter, for archives that other accounts try to read."""
+    from accounts import shared_folder as make
+
+    with make() as folder:
+        yield folder
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each catalog in turn: a SQLite file, then a database of the session's PostgreSQL."""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+    return f"sqlite://{tmp_path / 'catalog.sqlite'}"

@@ -135,18 +135,16 @@ def test_clearance_hides_records_even_from_counts(archive: Archive, circular_dat
 
 
 def test_reindex_from_nothing_gives_the_same_results(archive: Archive, circular_data, make_pdf):
+    """The same records in the same order (scores may differ a little: tantivy's statistics
+    count records replaced or deleted until their segments merge, as Lucene's do)."""
     archive.issue("circular", circular_data)
     archive.ingest_scan(make_pdf("r.pdf", ["Expenditure report of the ministry"]))
-    before = [
-        (h.record.id, round(h.score, 6)) for h in archive.search("الدوام OR expenditure").hits
-    ]
+    before = [h.record.id for h in archive.search("الدوام OR expenditure").hits]
     archive.close()
     shutil.rmtree(archive.settings.root / "index")
     with Archive.open(archive.settings.root) as reopened:
         assert reopened.reindex() == 2
-        after = [
-            (h.record.id, round(h.score, 6)) for h in reopened.search("الدوام OR expenditure").hits
-        ]
+        after = [h.record.id for h in reopened.search("الدوام OR expenditure").hits]
     assert after == before and len(after) == 2
 
 
@@ -178,7 +176,7 @@ def test_verify_names_a_flipped_byte(archive: Archive, circular_data):
     assert archive.verify().ok
     sha = record.files[0].sha256
     path = archive.settings.root / "blobs" / sha[:2] / sha[2:4] / sha
-    path.chmod(0o644)
+    path.chmod(0o600)  # writable by its owner only: the corruption, not a permission problem
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))

@@ -13,21 +13,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
 from workers import ARCHIVE_WORKER, check_numbers, run_workers
 
 from docarchive import Archive
 
 CIRCULAR = Path(__file__).resolve().parent.parent / "examples" / "data" / "circular.json"
 PROCESSES, EACH = 4, 250
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        url: str = request.getfixturevalue("postgres_url")
-        return url
-    return f"sqlite://{tmp_path / 'catalog.sqlite'}"
 
 
 def test_four_processes_issue_250_each(catalog_url: str, tmp_path: Path) -> None:

@@ -90,7 +90,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert picked(settings) == (
         (tmp_path / "blobs").as_uri(),
         f"sqlite://{tmp_path / 'catalog.sqlite'}",  # tmp_path is absolute: sqlite:///tmp/...
-        f"whoosh://{tmp_path / 'index'}",
+        f"tantivy://{tmp_path / 'index'}",
         "Asia/Baghdad",
         Classification.INTERNAL,
     )
@@ -241,7 +241,7 @@ def test_unknown_table(tmp_path: Path) -> None:
         ConfigurationError,
         match=re.escape(
             "unknown table [ofice] (known: access, backends, followup, issue, limits, office, pdf, "
-            "series"
+            "security, series"
         ),
     ):
         Settings.load(tmp_path, environ={})

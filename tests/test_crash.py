@@ -48,14 +48,14 @@ def test_sigkill_mid_batch(tmp_path: Path, example_data: Path):
         seqs = [int(re.split("/", e.number)[2]) for e in register]
         assert len(seqs) >= 25
         assert seqs == list(range(1, len(seqs) + 1))  # consecutive: no gap, no duplicate
-        # at most the number being issued when the process died is left, reserved
+        # the number being issued when the process died was voided by this open, at once:
+        # its issuer's process is gone (leases), no need to wait for the timeout
         *done, last = register
         assert all(e.status == "issued" and e.record_id for e in done)
-        assert last.status in ("issued", "reserved")
-        voided = archive.void_interrupted(older_than_s=0)
-        if last.status == "reserved":
-            assert [e.number for e in voided] == [last.number]
-            assert voided[0].reason.startswith("interrupted: the issuing process stopped")
+        assert last.status in ("issued", "void")
+        if last.status == "void":
+            assert last.reason.startswith(f"interrupted: the issuing process {proc.pid} on ")
+        assert archive.void_interrupted(older_than_s=0) == []
         register = archive.register("circular")
         assert {e.status for e in register[:-1]} == {"issued"}
         issued = [e for e in register if e.status == "issued"]

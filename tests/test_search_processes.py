@@ -14,8 +14,10 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from docarchive import Archive
-from docarchive.search.index import WhooshIndex
+from docarchive.search import open_index
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 sys.path.insert(0, str(EXAMPLES))
@@ -43,9 +45,11 @@ WORKER = textwrap.dedent(
 )
 
 
-def test_three_processes_write_at_once_and_nothing_is_lost(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["tantivy", "whoosh"])
+def test_three_processes_write_at_once_and_nothing_is_lost(tmp_path: Path, backend: str) -> None:
     root = tmp_path / "archive"
-    with Archive.open(root):
+    url = f"{backend}://{root / 'index'}"
+    with Archive.open(root, index=url):  # the settings name the index the workers open
         pass
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
@@ -83,7 +87,7 @@ def test_three_processes_write_at_once_and_nothing_is_lost(tmp_path: Path) -> No
 
     # no repair: the index the writers left has every change applied
     with _catalog(root) as last:
-        index = WhooshIndex(root / "index")
+        index = open_index(url)
         assert index.applied() == last
         index.close()
     with Archive.open(root) as archive:

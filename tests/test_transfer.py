@@ -72,8 +72,11 @@ def test_migrate_a_folder_archive_to_s3_and_postgres(
     storage, catalog = new_bucket(s3_endpoint), new_database(postgres_server)
     with Archive.open(tmp_path / "folder") as source:
         numbers = _fill(source, circular_data)
+        source.add_user("suad", "كلمة-مرور-طويلة", clearance="secret", role="officer")
+        token = source.create_token("suad", label="نظام العقود").token
         before = source.catalog.last_change()
         report = source.migrate(storage, catalog)
+        assert (report.users, report.tokens) == (1, 1)
         assert report.blobs_copied == len(set(source.storage.keys()))
         assert report.records_copied == 4 and report.events_copied == before
         assert source.catalog.last_change() == before  # the source is only read
@@ -81,6 +84,7 @@ def test_migrate_a_folder_archive_to_s3_and_postgres(
         found = source.search("الأرشفة")
         again = source.migrate(storage, catalog)  # a rerun finds everything there
         assert (again.blobs_copied, again.records_copied, again.events_copied) == (0, 0, 0)
+        assert (again.users, again.tokens) == (0, 0)
         assert again.events_present == before
         with Archive.open(tmp_path / "moved", storage=storage, catalog=catalog) as moved:
             _same_content(source, moved)
@@ -91,6 +95,9 @@ def test_migrate_a_folder_archive_to_s3_and_postgres(
                 h.record.id for h in found.hits
             )
             assert moved.get(numbers[0]).id == source.get(numbers[0]).id
+            assert moved.users() == source.users()
+            assert moved.authenticate(token).name == "suad"  # the same token works there
+            assert moved.login("suad", "كلمة-مرور-طويلة").name == "suad"
             nxt = moved.issue("circular", circular_data).number or ""
             assert nxt.split("/")[2] == "4"  # numbering goes on after 1, 2 (void), 3
             assert moved.verify().ok
@@ -188,7 +195,7 @@ def test_migrate_stops_on_a_corrupt_source_blob(
         record = source.issue("circular", circular_data)
         sha = record.files[0].sha256
         path = source.settings.root / "blobs" / sha[:2] / sha[2:4] / sha
-        path.chmod(0o644)
+        path.chmod(0o600)  # writable by its owner only: the corruption, not a permission problem
         path.write_bytes(b"not what was stored")
         with pytest.raises(IntegrityError, match=f"blob {sha} .* is corrupt"):
             source.migrate((tmp_path / "b").as_uri(), f"sqlite://{tmp_path / 'c.sqlite'}")

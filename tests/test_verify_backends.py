@@ -65,7 +65,7 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
             client.close()
         else:
             path = _local_blob(archive, sha)
-            path.chmod(0o644)
+            path.chmod(0o600)  # owner-writable: the corruption, not a permission problem
             path.write_bytes(data)
 
     def delete_blob(sha: str) -> None:

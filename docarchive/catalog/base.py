@@ -18,8 +18,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..accounts import Token, User
 from ..errors import IntegrityError
 from ..followup import Referral
+from ..leases import Lease
 from ..records import Record
 
 __all__ = [
@@ -90,6 +92,15 @@ class NumberEntry:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """A reserved number and the lease of the process making its record, if known."""
+
+    entry: NumberEntry
+    lease_id: str | None
+    lease: Lease | None
+
+
 class Transaction(ABC):
     """The changes of one catalog transaction; committed together or not at all."""
 
@@ -115,6 +126,33 @@ class Transaction(ABC):
     def void_number(self, number: str, reason: str) -> NumberEntry:
         """Mark a number void with a reason; it is never handed out again."""
 
+    # -- reservation leases (migration 4): who is making a reserved number's record ------------
+
+    @abstractmethod
+    def hold_lease(self, lease: Lease, number: str) -> None:
+        """Record (or renew) ``lease`` and make it the holder of the reserved ``number``.
+
+        Called in the transaction that reserves the number, so a reservation never
+        exists without its owner."""
+
+    @abstractmethod
+    def renew_lease(self, lease_id: str) -> bool:
+        """Renew a lease that still holds reserved numbers; False if it holds none (or is
+        gone), which ends its heartbeat. Not audited: a lease is not archive content."""
+
+    @abstractmethod
+    def drop_lease(self, lease_id: str) -> None:
+        """Delete a lease that holds no reserved number any more."""
+
+    @abstractmethod
+    def void_reserved(
+        self, number: str, reason: str, *, unrenewed_since: str | None = None
+    ) -> NumberEntry | None:
+        """Void ``number`` only if it is still reserved, and (with ``unrenewed_since``) only
+        if its lease was not renewed since then: the decision is taken again inside the
+        transaction, so a reservation finished or renewed meanwhile is left alone. Returns
+        the voided entry, or None if it was left."""
+
     @abstractmethod
     def audit(self, action: str, record_id: str | None, detail: dict[str, Any]) -> AuditEvent:
         """Append an event to the chain."""
@@ -124,6 +162,31 @@ class Transaction(ABC):
         """Remember where a repeated import left off (e.g. an IMAP mailbox's UIDVALIDITY
         and last UID), committed with the records it brought in. Not audited and no
         change number: a cursor is not archive content, only where to go on from."""
+
+    # -- users and tokens (migration 5) ---------------------------------------------------------
+
+    @abstractmethod
+    def add_user(self, user: User) -> None:
+        """A new user; :class:`IntegrityError` if the name is taken."""
+
+    @abstractmethod
+    def update_user(self, user: User) -> None:
+        """Store a user's changed password hash, clearance, role, departments or state."""
+
+    @abstractmethod
+    def add_token(self, token: Token) -> None: ...
+
+    @abstractmethod
+    def update_token(self, token: Token) -> None:
+        """Store a token's revocation or last use."""
+
+    @abstractmethod
+    def import_user(self, user: User) -> bool:
+        """Copy a user verbatim (migrate); False if the name is there already."""
+
+    @abstractmethod
+    def import_token(self, token: Token) -> bool:
+        """Copy a token verbatim (migrate); False if it is there already."""
 
     # -- referral and follow-up (migration 3) ---------------------------------------------------
 
@@ -221,6 +284,43 @@ class Catalog(ABC):
     @abstractmethod
     def reservations(self) -> list[NumberEntry]:
         """Numbers still ``reserved``: being issued now, or left by a process that died."""
+
+    @abstractmethod
+    def held_reservations(self) -> list[Reservation]:
+        """The reserved numbers with the lease of the process making each (None for one
+        reserved by an older docarchive, or whose lease row is gone)."""
+
+    @abstractmethod
+    def get_user(self, name: str) -> User | None: ...
+
+    @abstractmethod
+    def users(self) -> list[User]:
+        """Every user, by name."""
+
+    @abstractmethod
+    def get_token(self, token_id: str) -> Token | None: ...
+
+    @abstractmethod
+    def tokens(self, user: str | None = None) -> list[Token]:
+        """The tokens of one user (or of all), oldest first."""
+
+    def record_events(self, record_id: str) -> list[AuditEvent]:
+        """The audit events of one record, oldest first."""
+        return [e for e in self.audit_events() if e.record_id == record_id]
+
+    def close_thread(self) -> None:
+        """Close the connection of the calling thread only (a thread that is about to end,
+        such as a lease's heartbeat). Catalogs without per-thread connections do nothing."""
+
+    def renew_lease(self, lease_id: str) -> bool:
+        """:meth:`Transaction.renew_lease` in a transaction of its own."""
+        with self.transaction("docarchive") as tx:
+            return tx.renew_lease(lease_id)
+
+    def drop_lease(self, lease_id: str) -> None:
+        """:meth:`Transaction.drop_lease` in a transaction of its own."""
+        with self.transaction("docarchive") as tx:
+            tx.drop_lease(lease_id)
 
     @abstractmethod
     def last_change(self) -> int: ...

@@ -57,7 +57,7 @@ import psycopg.errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
 from ..errors import ConfigurationError, DocArchiveError
-from .base import GENESIS, Transaction
+from .base import GENESIS, AuditEvent, Transaction
 from .schema import META_TABLE, migrations
 from .sql import META_KEY, Session, SQLCatalog, SQLTransaction
 
@@ -113,6 +113,10 @@ class PostgresCatalog(SQLCatalog):
         if "application_name" not in params:
             self._connect_args["application_name"] = "docarchive"
         self._set_lock_timeout = "lock_timeout" not in str(params.get("options") or "")
+        #: Called inside every write transaction, after its work and before its commit, with
+        #: its session and the changes it made (change number, record id): the PostgreSQL
+        #: search index writes its rows there, in the same transaction (search/pgindex.py).
+        self.commit_hooks: list[Callable[[Session, list[tuple[int, str | None]]], None]] = []
         self._local = threading.local()
         self._conns: list[Conn] = []
         self._conns_lock = threading.Lock()
@@ -229,6 +233,11 @@ class PostgresCatalog(SQLCatalog):
         self._local = threading.local()
         self._pid = os.getpid()
 
+    def close_thread(self) -> None:
+        conn: Conn | None = getattr(self._local, "conn", None)
+        if conn is not None and os.getpid() == self._pid:
+            self._discard(conn)
+
     def close(self) -> None:
         """Close every connection this catalog opened, in every thread."""
         if os.getpid() != self._pid:
@@ -314,7 +323,10 @@ class PostgresCatalog(SQLCatalog):
                 self._fail(exc, "starting a transaction")
         try:
             with stack:  # commits, or rolls back on any exception from the block
-                yield _PostgresTransaction(_PostgresSession(conn), actor)
+                tx = _PostgresTransaction(_PostgresSession(conn), actor)
+                yield tx
+                for hook in self.commit_hooks:
+                    hook(tx.session, tx.changes)
         except psycopg.Error as exc:
             if conn.broken:
                 self._discard(conn)
@@ -374,6 +386,14 @@ class _PostgresTransaction(SQLTransaction):
     lock = " FOR UPDATE"
     greatest = "GREATEST"
     session: _PostgresSession
+
+    def __init__(self, session: _PostgresSession, actor: str) -> None:
+        super().__init__(session, actor)
+        self.changes: list[tuple[int, str | None]] = []
+
+    def _append(self, event: AuditEvent) -> None:
+        super()._append(event)
+        self.changes.append((event.seq, event.record_id))
 
     def _savepoint(self) -> AbstractContextManager[Any]:
         return self.session.conn.transaction()

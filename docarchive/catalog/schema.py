@@ -136,6 +136,44 @@ _TEMPLATES: list[str] = [
         PRIMARY KEY (referral_id, record_id)
     );
     """,
+    # 4: reservation leases: the process making a reserved number's record, and its heartbeat
+    """
+    CREATE TABLE leases (
+        id {text} PRIMARY KEY,
+        host {text} NOT NULL,
+        boot {text} NOT NULL,
+        pid {bigint} NOT NULL,
+        started {text} NOT NULL,
+        renewed_at {text} NOT NULL
+    );
+    ALTER TABLE numbers ADD COLUMN lease_id {text};
+    CREATE INDEX numbers_lease ON numbers(lease_id, status);
+    CREATE INDEX numbers_status ON numbers(status);
+    """,
+    # 5: the people behind the server: users (argon2 password hashes) and their API tokens
+    """
+    CREATE TABLE users (
+        name {text} PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        clearance INTEGER NOT NULL,
+        role {text} NOT NULL,
+        departments TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at {text} NOT NULL,
+        changed_at {text} NOT NULL
+    );
+    CREATE TABLE tokens (
+        id {text} PRIMARY KEY,
+        user_name {text} NOT NULL REFERENCES users(name),
+        label TEXT NOT NULL,
+        secret_hash {text} NOT NULL,
+        created_at {text} NOT NULL,
+        expires_at {text},
+        revoked_at {text},
+        last_used_at {text}
+    );
+    CREATE INDEX tokens_user ON tokens(user_name);
+    """,
 ]
 
 

@@ -30,12 +30,23 @@ from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
-from ..errors import IntegrityError, NotFoundError, NumberingError
+from ..accounts import Token, User
+from ..errors import IntegrityError, NotFoundError, NumberingError, ReservationVoidedError
 from ..followup import FollowupError, Referral
+from ..leases import Lease, Owner
 from ..records import Record
-from .base import GENESIS, AuditEvent, Catalog, NumberEntry, Transaction, check_link, event_hash
+from .base import (
+    GENESIS,
+    AuditEvent,
+    Catalog,
+    NumberEntry,
+    Reservation,
+    Transaction,
+    check_link,
+    event_hash,
+)
 
 __all__ = ["PAGE", "SQLCatalog", "SQLTransaction", "Session"]
 
@@ -55,6 +66,12 @@ _FILE_INSERT = "INSERT INTO record_files VALUES (?, ?, ?, ?)"
 _NUMBER_INSERT = (
     f"INSERT INTO numbers ({NUMBER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT DO NOTHING RETURNING seq"
+)
+_USER_COLUMNS = (
+    "name, password_hash, clearance, role, departments, disabled, created_at, changed_at"
+)
+_TOKEN_COLUMNS = (
+    "id, user_name, label, secret_hash, created_at, expires_at, revoked_at, last_used_at"
 )
 _AUDIT_INSERT = f"INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 _AUDIT_HEAD = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
@@ -197,6 +214,57 @@ class SQLCatalog(Catalog):
             "listing reserved numbers",
         )
         return [entry(r) for r in rows]
+
+    def get_user(self, name: str) -> User | None:
+        row = self._row(
+            f"SELECT {_USER_COLUMNS} FROM users WHERE name=?", (name,), "reading a user"
+        )
+        return User.from_row(row) if row else None
+
+    def users(self) -> list[User]:
+        rows = self._rows(f"SELECT {_USER_COLUMNS} FROM users ORDER BY name", (), "listing users")
+        return [User.from_row(r) for r in rows]
+
+    def get_token(self, token_id: str) -> Token | None:
+        row = self._row(
+            f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE id=?", (token_id,), "reading a token"
+        )
+        return Token.from_row(row) if row else None
+
+    def tokens(self, user: str | None = None) -> list[Token]:
+        sql, args = f"SELECT {_TOKEN_COLUMNS} FROM tokens", []
+        if user is not None:
+            sql, args = sql + " WHERE user_name=?", [user]
+        rows = self._rows(sql + " ORDER BY created_at, id", args, "listing tokens")
+        return [Token.from_row(r) for r in rows]
+
+    def record_events(self, record_id: str) -> list[AuditEvent]:
+        rows = self._rows(
+            f"SELECT {AUDIT_COLUMNS} FROM audit WHERE record_id=? ORDER BY seq",
+            (record_id,),
+            "reading a record's audit events",
+        )
+        return [_event(r) for r in rows]
+
+    def held_reservations(self) -> list[Reservation]:
+        cols = ", ".join(f"n.{c.strip()}" for c in NUMBER_COLUMNS.split(","))
+        rows = self._rows(
+            f"SELECT {cols}, n.lease_id, l.host, l.boot, l.pid, l.started, l.renewed_at "
+            "FROM numbers n LEFT JOIN leases l ON l.id = n.lease_id "
+            "WHERE n.status='reserved' ORDER BY n.at",
+            (),
+            "listing reserved numbers",
+        )
+        found = []
+        for row in rows:
+            lease_id, host, boot, pid, started, renewed_at = row[10:]
+            lease = (
+                Lease(lease_id, Owner(host, boot, int(pid), started), renewed_at)
+                if host is not None
+                else None
+            )
+            found.append(Reservation(entry(row[:10]), lease_id, lease))
+        return found
 
     def last_change(self) -> int:
         row = self._row("SELECT COALESCE(MAX(seq), 0) FROM audit", (), "reading the last change")
@@ -391,8 +459,23 @@ class SQLTransaction(Transaction):
                     ),
                 )
                 if taken is None:
-                    raise NumberingError(f"number {record.number} is already in the register")
+                    self._refuse_number(record)
             self.audit(action, record.id, {"digest": record.digest(), "number": record.number})
+
+    def _refuse_number(self, record: Record) -> NoReturn:
+        """Why ``record``'s number cannot be entered: voided while the record was being
+        made (its own reservation), or held by another record."""
+        row = self.session.row(
+            f"SELECT {NUMBER_COLUMNS} FROM numbers WHERE number=?", (record.number,)
+        )
+        if row is not None:
+            held = entry(row)
+            if held.status == "void" and held.record_id == record.id:
+                raise ReservationVoidedError(
+                    f"number {record.number} was voided while its document was being made "
+                    f"({held.reason}); the document was not stored"
+                )
+        raise NumberingError(f"number {record.number} is already in the register")
 
     def reserve_number(
         self, series: str, office_code: str, period: str, seq: int, number: str, record_id: str
@@ -432,6 +515,98 @@ class SQLTransaction(Transaction):
         )
         self.audit("void", old.record_id, {"number": number, "reason": reason})
         return entry(updated)
+
+    def add_user(self, user: User) -> None:
+        if not self.import_user(user):
+            raise IntegrityError(f"there is a user {user.name!r} already")
+
+    def update_user(self, user: User) -> None:
+        name, password_hash, clearance, role, departments, disabled, _created, changed = user.row()
+        done = self.session.row(
+            "UPDATE users SET password_hash=?, clearance=?, role=?, departments=?, disabled=?, "
+            "changed_at=? WHERE name=? RETURNING name",
+            (password_hash, clearance, role, departments, disabled, changed, name),
+        )
+        if done is None:
+            raise NotFoundError(f"no user {user.name!r}")
+
+    def add_token(self, token: Token) -> None:
+        if self.session.row("SELECT name FROM users WHERE name=?", (token.user,)) is None:
+            raise NotFoundError(f"no user {token.user!r}")
+        marks = ", ".join("?" * len(token.row()))
+        self.session.rows(f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES ({marks})", token.row())
+
+    def update_token(self, token: Token) -> None:
+        self.session.rows(
+            "UPDATE tokens SET revoked_at=?, last_used_at=? WHERE id=?",
+            (token.revoked_at, token.last_used_at, token.id),
+        )
+
+    def import_user(self, user: User) -> bool:
+        marks = ", ".join("?" * len(user.row()))
+        added = self.session.row(
+            f"INSERT INTO users ({_USER_COLUMNS}) VALUES ({marks}) "
+            "ON CONFLICT (name) DO NOTHING RETURNING name",
+            user.row(),
+        )
+        return added is not None
+
+    def import_token(self, token: Token) -> bool:
+        marks = ", ".join("?" * len(token.row()))
+        added = self.session.row(
+            f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES ({marks}) "
+            "ON CONFLICT (id) DO NOTHING RETURNING id",
+            token.row(),
+        )
+        return added is not None
+
+    def hold_lease(self, lease: Lease, number: str) -> None:
+        owner = lease.owner
+        self.session.rows(
+            "INSERT INTO leases VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET renewed_at = excluded.renewed_at",
+            (lease.id, owner.host, owner.boot, owner.pid, owner.started, now()),
+        )
+        self.session.rows(
+            "UPDATE numbers SET lease_id=? WHERE number=? AND status='reserved'",
+            (lease.id, number),
+        )
+
+    def renew_lease(self, lease_id: str) -> bool:
+        renewed = self.session.row(
+            "UPDATE leases SET renewed_at=? WHERE id=? AND EXISTS (SELECT 1 FROM numbers "
+            "WHERE lease_id=? AND status='reserved') RETURNING id",
+            (now(), lease_id, lease_id),
+        )
+        return renewed is not None
+
+    def drop_lease(self, lease_id: str) -> None:
+        self.session.rows(
+            "DELETE FROM leases WHERE id=? AND NOT EXISTS (SELECT 1 FROM numbers "
+            "WHERE lease_id=? AND status='reserved')",
+            (lease_id, lease_id),
+        )
+
+    def void_reserved(
+        self, number: str, reason: str, *, unrenewed_since: str | None = None
+    ) -> NumberEntry | None:
+        sql = (
+            "UPDATE numbers SET status='void', reason=?, at=?, actor=? "
+            "WHERE number=? AND status='reserved'"
+        )
+        args: list[Any] = [reason, now(), self.actor, number]
+        if unrenewed_since is not None:
+            sql += (
+                " AND NOT EXISTS (SELECT 1 FROM leases WHERE leases.id = numbers.lease_id "
+                "AND leases.renewed_at >= ?)"
+            )
+            args.append(unrenewed_since)
+        updated = self.session.row(f"{sql} RETURNING {NUMBER_COLUMNS}", args)
+        if updated is None:
+            return None
+        voided = entry(updated)
+        self.audit("void", voided.record_id, {"number": number, "reason": reason})
+        return voided
 
     def set_cursor(self, name: str, value: str) -> None:
         self.session.rows(

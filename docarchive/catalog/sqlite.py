@@ -10,6 +10,7 @@ older file up to date. The statements themselves are shared with PostgreSQL
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import sqlite3
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import ConfigurationError, DocArchiveError
+from ..permissions import Policy
 from .base import Transaction
 from .schema import META_TABLE, migrations
 from .sql import Session, SQLCatalog, SQLTransaction
@@ -44,7 +46,11 @@ class SQLiteCatalog(SQLCatalog):
         self.url = f"sqlite://{quote(str(self.path))}"
         self._local = threading.local()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # owner only until the archive applies its policy; SQLite gives its -wal and
+            # -shm files the mode of the database file
+            Policy().folder(self.path.parent)
+            with contextlib.suppress(OSError):  # cannot create it: SQLite says why, below
+                Policy().create_file(self.path)
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise ConfigurationError(f"{self.path}: not a usable SQLite catalog: {exc}") from exc
@@ -86,6 +92,8 @@ class SQLiteCatalog(SQLCatalog):
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+    close_thread = close  # a connection is the calling thread's own
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

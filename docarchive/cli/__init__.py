@@ -17,6 +17,7 @@ module             what it holds
 ``reading``        search, show
 ``referrals``      refer, answer, close, followup, report
 ``maintenance``    init, verify, reindex, export, import, migrate
+``accounts``       users, tokens, serve
 =================  ===========================================================
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from . import documents, intake, maintenance, reading, referrals
+from . import accounts, documents, intake, maintenance, reading, referrals
 from .group import _Group
 from .options import root_option
 
@@ -65,5 +66,8 @@ for _command in (
     maintenance.export,
     maintenance.import_,
     maintenance.migrate,
+    accounts.users,
+    accounts.tokens,
+    accounts.serve,
 ):
     main.add_command(_command)

@@ -25,14 +25,43 @@ from .output import emit, stage_bars
 @click.argument("root", required=False, type=click.Path(path_type=Path))
 @click.option("--storage", help="Blob storage URL (default: file://ROOT/blobs).")
 @click.option("--catalog", help="Catalog URL (default: sqlite:///ROOT/catalog.sqlite).")
-@click.option("--index", help="Search index URL (default: whoosh:///ROOT/index).")
+@click.option(
+    "--index",
+    help="Search index URL: tantivy:///PATH (default: tantivy:///ROOT/index), "
+    "whoosh:///PATH, or postgresql://... (in the catalog's database).",
+)
+@click.option(
+    "--group",
+    help="A group that may read what the archive writes ([security] group); "
+    "without it, everything is private to this account.",
+)
+@click.option(
+    "--group-access",
+    type=click.Choice(["read", "write"]),
+    help="What --group may do: read (the default) or read and write.",
+)
 @json_option
 def init(
-    root: Path | None, storage: str | None, catalog: str | None, index: str | None, as_json: bool
+    root: Path | None,
+    storage: str | None,
+    catalog: str | None,
+    index: str | None,
+    group: str | None,
+    group_access: str | None,
+    as_json: bool,
 ) -> None:
-    """Create a new archive in ROOT."""
+    """Create a new archive in ROOT (folders 0700, files 0600, blobs 0400; with --group,
+    that group may read, or read and write)."""
+    if group_access and not group:
+        raise click.UsageError("--group-access needs --group")
     with Archive.init(
-        given_root(root), storage=storage, catalog=catalog, index=index, actor=given_actor(None)
+        given_root(root),
+        storage=storage,
+        catalog=catalog,
+        index=index,
+        actor=given_actor(None),
+        group=group,
+        group_access=group_access,
     ) as archive:
         s = archive.settings
         info = {
@@ -41,21 +70,37 @@ def init(
             "catalog": s.catalog_url,
             "index": s.index_url,
         }
+        if s.group:
+            info["group"] = s.group
+            info["group_access"] = s.group_access
     emit(as_json, info, f"created an archive in {info['root']}")
 
 
 @click.command("verify")
 @click.option("--strict", is_flag=True, help="Blobs no record refers to are problems too.")
+@click.option(
+    "--fix-permissions",
+    is_flag=True,
+    help="First bring every local file and folder of the archive to the permission policy "
+    "(an archive made before it, or after [security] group changed).",
+)
 @archive_and_json_options
-def verify(archive: Archive, actor: str | None, strict: bool, as_json: bool) -> None:
-    """Re-hash every blob and walk the audit chain; exit 1 if anything is wrong.
+def verify(
+    archive: Archive, actor: str | None, strict: bool, fix_permissions: bool, as_json: bool
+) -> None:
+    """Re-hash every blob, walk the audit chain and check who may read the archive's files;
+    exit 1 if anything is wrong.
 
     Blobs that no record refers to (left by a failed or interrupted write) are listed as
-    notices and do not fail, unless --strict.
+    notices and do not fail, unless --strict. Files or folders open beyond the permission
+    policy (0700 folders, 0600 files, 0400 blobs, or the [security] group's modes) are
+    problems (permissions-open).
     """
-    report = archive.verify(strict=strict)
+    report = archive.verify(strict=strict, fix_permissions=fix_permissions)
 
     def text() -> None:
+        if report.permissions_fixed is not None:
+            click.echo(f"brought {report.permissions_fixed} files or folders to the policy")
         for p in report.problems:
             click.echo(f"PROBLEM {p.code}: {p.message}")
         for p in report.notices:

@@ -3,7 +3,10 @@ register (سجل الوارد) with the next incoming number, stamped (ختم ا
 indexed; and what every intake shares: batch results and quarantine.
 
 A file that cannot be archived is copied to quarantine with the reason, takes no number,
-and is listed in the batch's ``quarantined``; the rest of the batch goes on.
+and is listed in the batch's ``quarantined``; the rest of the batch goes on. A symbolic
+link in a folder given is not followed (:mod:`docarchive.ingest.files`): it is listed in
+``quarantined`` with the reason "a symbolic link, not followed", and nothing of it is
+read or kept. Quarantine is part of the archive and as private as the rest of it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -19,13 +21,17 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigurationError, DocArchiveError, IngestError
+from ..errors import ConfigurationError, DocArchiveError, IngestError, UnsafeInputError
 from ..numbers import INCOMING
 from ..records import Classification, FileRef, Record, new_id
-from ..stamping import Stamp, stamp_pdf
+from ..stamping import Stamp
 from ..templates import DEFAULT_DATE_FORMAT
+from .failures import one_line, reason_for
+from .files import InputFile, given_file
+from .files import walk as walk_files
 from .ocr import ocr_lang
-from .scans import ScanInfo, day_argument, is_sidecar, read_scan, read_sidecar
+from .scans import ScanInfo, day_argument, is_sidecar, read_sidecar
+from .worker import parsers
 
 if TYPE_CHECKING:
     from ..core import Core
@@ -65,34 +71,31 @@ class BatchResult:
                 self.duplicates.append({"file": label, "id": record.id})
 
 
-def quarantine(
-    core: Core, label: str, reason: str, *, path: Path | None = None, data: bytes | None = None
-) -> None:
-    """Keep a copy of a refused input (its file, or its bytes when it came from an mbox or a
-    server) and why, under a folder name we choose: names from outside never become paths."""
+def quarantine(core: Core, label: str, reason: str, *, data: bytes | None = None) -> None:
+    """Keep a copy of a refused input (the bytes that were read, when there are any) and
+    why, under a folder name we choose: names from outside never become paths, and
+    nothing is read again from outside to be kept. The folder and its files follow the
+    archive's permission policy (owner only by default)."""
+    policy = core.permissions
     folder = core.settings.root / "quarantine" / f"{core.now():%Y%m%dT%H%M%S}-{new_id()[:8]}"
     try:
-        folder.mkdir(parents=True)
-        if path is not None:
-            if path.is_file() and path.stat().st_size <= core.settings.limits.input_bytes:
-                shutil.copyfile(path, folder / "input")
-        elif data is not None:
-            (folder / "input").write_bytes(data)
-        (folder / "reason.txt").write_text(f"{label}\n{reason}\n", encoding="utf-8")
+        policy.folder(folder.parent)
+        folder.mkdir(mode=0o700)
+        policy.apply(folder, "folder")
+        if data is not None and len(data) <= core.settings.limits.input_bytes:
+            policy.write_file(folder / "input", data, exclusive=True)
+        policy.write_file(folder / "reason.txt", f"{label}\n{reason}\n".encode(), exclusive=True)
     except OSError as exc:
         log.warning("could not quarantine %s: %s", label, exc)
 
 
-def walk(paths: Iterable[str | os.PathLike[str]]) -> Iterable[Path]:
-    """The files given and, for each folder given, the files below it (hidden ones left out)."""
-    for item in paths:
-        path = Path(item)
-        if path.is_dir():
-            for sub in sorted(path.rglob("*")):
-                if sub.is_file() and not sub.name.startswith("."):
-                    yield sub
-        else:
-            yield path
+def walk(
+    paths: Iterable[str | os.PathLike[str]], *, follow_links: bool = False
+) -> Iterable[InputFile]:
+    """The files given and, for each folder given, the files below it (hidden ones left
+    out); symbolic links below a folder given come refused (see
+    :mod:`docarchive.ingest.files`) unless ``follow_links``."""
+    return walk_files(paths, follow_links=follow_links)
 
 
 class ScanIntake:
@@ -113,6 +116,7 @@ class ScanIntake:
         classification: str | Classification | None = None,
         stamp: bool = True,
         actor: str | None = None,
+        follow_links: bool = False,
     ) -> Record:
         """Archive one scan and register it in the incoming register (سجل الوارد).
 
@@ -126,9 +130,17 @@ class ScanIntake:
         an encrypted PDF) the scan is still archived with ``meta.text_searchable`` False
         and ``meta.text_error`` saying why. A file that cannot be archived (corrupt, not
         what it claims to be, over a limit) is copied to quarantine, takes no number, and
-        raises IngestError naming it and the reason."""
+        raises IngestError naming it and the reason.
+
+        ``path`` may be a symbolic link (it is resolved once); a sidecar beside it that is
+        a link is not followed (the scan is refused) unless ``follow_links``."""
         given = _given(subject, sender, department, received, classification)
-        record, _ = self._one(Path(path), given, classification, actor, stamp)
+        try:
+            source = given_file(path, follow_links=follow_links)
+        except IngestError as exc:
+            quarantine(self.core, str(path), exc.reason)
+            raise
+        record, _ = self._one(source, given, classification, actor, stamp)
         return record
 
     def ingest_scans(
@@ -143,24 +155,33 @@ class ScanIntake:
         stamp: bool = True,
         actor: str | None = None,
         progress: Callable[[Path], None] | None = None,
+        follow_links: bool = False,
     ) -> BatchResult:
         """Archive many scans (folders are walked; sidecar JSON files are read with their
         scan, not archived); one bad file never stops the batch. The arguments apply to
         every scan and win over its sidecar. Each archived scan takes the next incoming
-        registration number; refused files and duplicates take none."""
+        registration number; refused files and duplicates take none.
+
+        A path given may be a symbolic link (resolved once). A link inside a folder given
+        is not followed: it is listed in ``quarantined`` with the reason "a symbolic link,
+        not followed", and nothing is read through it or kept. ``follow_links=True`` follows
+        them as before this rule; then anyone who can write in the folder can have any
+        file this account can read archived and indexed."""
         given = _given(subject, sender, department, received, classification)
         result = BatchResult()
-        for path in walk(paths):
-            if is_sidecar(path):
+        for source in walk(paths, follow_links=follow_links):
+            if not source.refused and is_sidecar(source):
                 continue
-            result.take(str(path), partial(self._one, path, given, classification, actor, stamp))
+            result.take(
+                str(source.label), partial(self._one, source, given, classification, actor, stamp)
+            )
             if progress:
-                progress(path)
+                progress(source.label)
         return result
 
     def _one(
         self,
-        path: Path,
+        source: InputFile,
         given: ScanInfo,
         classification: str | Classification | None,
         actor: str | None,
@@ -168,17 +189,26 @@ class ScanIntake:
     ) -> tuple[Record, bool]:
         core = self.core
         settings = core.settings
+        path = source.label
         chosen = None if classification is None else core.classification(classification)
+        data: bytes | None = None
         try:
-            info = given.over(read_sidecar(path))
+            data = source.read(settings.limits.input_bytes, "input_bytes")
+            info = given.over(read_sidecar(source))
             level = chosen if chosen is not None else core.classification(info.classification)
-            scan = read_scan(path, settings.limits)
+            scan = parsers(settings.limits).scan(path, data, settings.limits)
+        except UnsafeInputError:
+            raise  # a link, or not the file listed: nothing read, nothing kept
         except ConfigurationError as exc:  # a bad classification in a sidecar
-            quarantine(core, str(path), f"sidecar: {exc}", path=path)
+            quarantine(core, str(path), f"sidecar: {exc}", data=data)
             raise IngestError(str(path), f"sidecar: {exc}") from exc
         except IngestError as exc:
-            quarantine(core, str(path), exc.reason, path=path)
+            quarantine(core, str(path), exc.reason, data=data)
             raise
+        except Exception as exc:  # any parser's exception is this file's failure
+            reason = reason_for(exc)
+            quarantine(core, str(path), reason, data=data)
+            raise IngestError(str(path), reason) from exc
         who = core.actor(actor)
         blob = core.storage.put(scan.data)
         existing = core.catalog.find_by_blob(blob.sha256)
@@ -209,15 +239,23 @@ class ScanIntake:
             if stamp:
                 base = rendition if rendition is not None else scan.data
                 try:
-                    rendition = stamp_pdf(
+                    rendition = parsers(settings.limits).stamp(
                         base,
                         self._stamp(number, received, info.department),
                         dataclasses.replace(settings.stamp, position="top-left", pages="first"),
                         settings.limits,
+                        str(path),
                     )
                     meta["stamped"] = True
-                except DocArchiveError as exc:  # keep what can be kept: unstamped, and why
-                    meta["stamp_error"] = str(exc)[:300]
+                except Exception as exc:  # keep what can be kept: unstamped, and why
+                    detail = (
+                        exc.reason
+                        if isinstance(exc, IngestError)
+                        else str(exc)
+                        if isinstance(exc, DocArchiveError)
+                        else reason_for(exc)
+                    )
+                    meta["stamp_error"] = one_line(detail)
             if rendition is not None:
                 put = core.storage.put(rendition)
                 files.append(

@@ -13,6 +13,10 @@ and never become paths. A message is refused — :class:`~docarchive.errors.Inge
 naming it and the reason — when it is not mail at all, over a limit, or
 truncated (a multipart without its closing boundary); anything less is kept and
 flagged (``defects``, ``date_error``, an attachment's ``reason``).
+
+Folders and files are read without following symbolic links (see
+:mod:`docarchive.ingest.files`): a link in a Maildir or a folder given comes as a
+message refused with "a symbolic link, not followed", and nothing is read through it.
 """
 
 from __future__ import annotations
@@ -23,19 +27,21 @@ import mimetypes
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from ..errors import IngestError, LimitExceededError
+from ..errors import IngestError, LimitExceededError, UnsafeInputError
 from ..limits import Limits, check
+from .files import Entry, Folder, InputFile, given_file, is_folder, open_folder
+from .precheck import check_mail
 from .scans import sniff
-from .text import decode_text, extract_text, html_to_text
+from .text import Extracted, decode_text, extract_text, html_to_text
 
 __all__ = [
     "MAIL_TYPE",
@@ -112,9 +118,10 @@ class Mail:
 class MailInput:
     """One message to archive, read but not parsed, and where it came from.
 
-    ``reason`` is set instead of ``data`` when the message could not even be read.
-    ``path`` is the file that holds exactly this message (quarantine copies it);
-    ``origin`` goes into the record's metadata; ``cursor`` (name, value) is saved
+    ``reason`` is set instead of ``data`` when the message could not even be read
+    (``unsafe`` when it was refused unread: a link, or not the file listed).
+    ``path`` is the file that holds exactly this message; ``origin`` goes into the
+    record's metadata; ``cursor`` (name, value) is saved
     in the catalog with the record, so that a rerun knows where to go on.
     """
 
@@ -124,102 +131,164 @@ class MailInput:
     path: Path | None = None
     origin: dict[str, Any] = field(default_factory=dict)
     cursor: tuple[str, str] | None = None
+    unsafe: bool = False
 
 
 # -- reading sources ----------------------------------------------------------------------
 
 
-def is_maildir(path: Path) -> bool:
-    """A folder with cur/, new/ and tmp/ is a Maildir."""
+def is_maildir(path: Path | Folder) -> bool:
+    """A folder with cur/, new/ and tmp/ is a Maildir (for a listed folder: real folders,
+    not links, unless links are followed)."""
+    if isinstance(path, Folder):
+        return all(path.has_folder(sub) for sub in ("cur", "new", "tmp"))
     return all((path / sub).is_dir() for sub in ("cur", "new", "tmp"))
 
 
-def read_inputs(paths: Iterable[str | os.PathLike[str]], limits: Limits) -> Iterator[MailInput]:
+def read_inputs(
+    paths: Iterable[str | os.PathLike[str]], limits: Limits, *, follow_links: bool = False
+) -> Iterator[MailInput]:
     """One :class:`MailInput` per message in ``paths``: .eml files, mbox files, Maildir
-    folders (with their ``.Sub`` folders), and other folders walked for those."""
+    folders (with their ``.Sub`` folders), and other folders walked for those. A path given
+    may be a link (resolved once); links below a folder given are refused unread, unless
+    ``follow_links``."""
     for item in paths:
-        path = Path(item)
-        if path.is_dir():
-            yield from _walk_folder(path, limits)
+        if is_folder(item):
+            try:
+                folder = open_folder(item, follow_links=follow_links)
+            except OSError as exc:
+                yield MailInput(str(item), reason=f"cannot read: {exc.strerror or exc}")
+                continue
+            with folder:
+                yield from _walk_folder(folder, limits)
         else:
-            yield from _read_file(path, limits, explicit=True)
+            try:
+                source = given_file(item, follow_links=follow_links)
+            except IngestError as exc:
+                yield MailInput(str(item), reason=exc.reason)
+                continue
+            yield from _read_file(source, limits, explicit=True)
 
 
-def _walk_folder(root: Path, limits: Limits) -> Iterator[MailInput]:
-    if is_maildir(root):
-        yield from _read_maildir(root, limits)
+def _refused(source: InputFile) -> MailInput:
+    return MailInput(str(source.label), reason=source.refused, unsafe=True)
+
+
+def _sub(folder: Folder, entry: Entry) -> Folder | MailInput | None:
+    """A sub-folder open, or the refusal of one swapped for a link; None for a loop."""
+    try:
+        return folder.sub(entry)
+    except IngestError as exc:
+        return MailInput(exc.file, reason=exc.reason, unsafe=isinstance(exc, UnsafeInputError))
+
+
+def _walk_folder(folder: Folder, limits: Limits) -> Iterator[MailInput]:
+    if is_maildir(folder):
+        yield from _read_maildir(folder, limits)
         return
-    for folder, dirs, files in os.walk(root):
-        here = Path(folder)
-        dirs.sort()
-        for name in list(dirs):
-            if name.startswith(".") or is_maildir(here / name):
-                dirs.remove(name)
-            if not name.startswith(".") and is_maildir(here / name):
-                yield from _read_maildir(here / name, limits)
-        for name in sorted(files):
-            if not name.startswith("."):
-                yield from _read_file(here / name, limits, explicit=False)
+    for entry in folder.entries():
+        if entry.name.startswith("."):
+            continue
+        if entry.kind == "folder":
+            sub = _sub(folder, entry)
+            if isinstance(sub, MailInput):
+                yield sub
+            elif sub is not None:
+                with sub:
+                    yield from _walk_folder(sub, limits)
+        elif entry.kind == "link":
+            yield _refused(folder.file(entry))
+        elif entry.kind == "file":
+            yield from _read_file(folder.file(entry), limits, explicit=False)
 
 
-def _read_maildir(root: Path, limits: Limits) -> Iterator[MailInput]:
-    folders = [("", root)] + [
-        (sub.name[1:], sub)
-        for sub in sorted(root.iterdir())
-        if sub.name.startswith(".") and sub.is_dir() and is_maildir(sub)
-    ]
-    for name, folder in folders:
-        for sub in ("new", "cur"):  # tmp/ holds deliveries still being written
-            for path in sorted((folder / sub).iterdir()):
-                if path.name.startswith(".") or not path.is_file():
+def _read_maildir(root: Folder, limits: Limits) -> Iterator[MailInput]:
+    yield from _maildir_messages(root, root, "", limits)
+    for entry in root.entries():
+        if not entry.name.startswith("."):
+            continue
+        if entry.kind == "link":
+            yield _refused(root.file(entry))
+            continue
+        if entry.kind != "folder":
+            continue
+        sub = _sub(root, entry)
+        if isinstance(sub, MailInput):
+            yield sub
+        elif sub is not None:
+            with sub:
+                if is_maildir(sub):
+                    yield from _maildir_messages(root, sub, entry.name[1:], limits)
+
+
+def _maildir_messages(
+    root: Folder, folder: Folder, name: str, limits: Limits
+) -> Iterator[MailInput]:
+    for part in ("new", "cur"):  # tmp/ holds deliveries still being written
+        entry = folder.entry(part)
+        if entry is None:
+            continue
+        sub = _sub(folder, entry)
+        if isinstance(sub, MailInput):
+            yield sub
+            continue
+        if sub is None:
+            continue
+        with sub:
+            for item in sub.entries():
+                if item.name.startswith("."):
                     continue
-                origin = {"maildir": str(root), "folder": name or "INBOX"}
-                yield _read_message_file(path, limits, origin)
+                if item.kind == "link":
+                    yield _refused(sub.file(item))
+                elif item.kind == "file":
+                    origin = {"maildir": str(root.label), "folder": name or "INBOX"}
+                    yield _read_message_file(sub.file(item), limits, origin)
 
 
-def _read_file(path: Path, limits: Limits, *, explicit: bool) -> Iterator[MailInput]:
-    lower = path.name.lower()
+def _read_file(source: InputFile, limits: Limits, *, explicit: bool) -> Iterator[MailInput]:
+    lower = source.name.lower()
     if not explicit and not lower.endswith(_MAIL_SUFFIXES + _MBOX_SUFFIXES) and "." in lower:
         return  # a folder is walked for .eml and mbox files only
     try:
-        with path.open("rb") as fh:
+        fh = source.open()
+    except IngestError as exc:
+        yield MailInput(
+            str(source.label), reason=exc.reason, unsafe=isinstance(exc, UnsafeInputError)
+        )
+        return
+    with fh:
+        try:
             head = fh.read(5)
-    except FileNotFoundError:
-        yield MailInput(str(path), reason="no such file")
-        return
-    except IsADirectoryError:
-        yield MailInput(str(path), reason="is a folder, not a file")
-        return
-    except OSError as exc:
-        yield MailInput(str(path), reason=f"cannot read: {exc.strerror or exc}")
-        return
-    if head == b"From ":
-        yield from _read_mbox(path, limits)
-    elif explicit or lower.endswith(_MAIL_SUFFIXES + _MBOX_SUFFIXES):
-        yield _read_message_file(path, limits, {"file": str(path)})
+        except OSError as exc:
+            yield MailInput(str(source.label), reason=f"cannot read: {exc.strerror or exc}")
+            return
+        if head == b"From ":
+            yield from _read_mbox(source, fh, limits)
+            return
+    if explicit or lower.endswith(_MAIL_SUFFIXES + _MBOX_SUFFIXES):
+        yield _read_message_file(source, limits, {"file": str(source.label)})
 
 
-def _read_message_file(path: Path, limits: Limits, origin: dict[str, Any]) -> MailInput:
-    label = str(path)
+def _read_message_file(source: InputFile, limits: Limits, origin: dict[str, Any]) -> MailInput:
+    label = str(source.label)
     try:
-        size = path.stat().st_size
-        check(limits, "mail_bytes", size)
-        data = path.read_bytes()
-    except LimitExceededError as exc:
-        return MailInput(label, reason=str(exc), path=path)
-    except FileNotFoundError:
-        return MailInput(label, reason="no such file")
-    except OSError as exc:
-        return MailInput(label, reason=f"cannot read: {exc.strerror or exc}", path=path)
-    return MailInput(label, data, path=path, origin=origin)
+        data = source.read(limits.mail_bytes, "mail_bytes")
+    except IngestError as exc:
+        unsafe = isinstance(exc, UnsafeInputError)
+        return MailInput(label, reason=exc.reason, path=source.label, unsafe=unsafe)
+    return MailInput(label, data, path=source.label, origin=origin)
 
 
-def _read_mbox(path: Path, limits: Limits) -> Iterator[MailInput]:
-    """Each message of an mbox file, read one at a time (mbox files can be large)."""
+def _read_mbox(source: InputFile, fh: BinaryIO, limits: Limits) -> Iterator[MailInput]:
+    """Each message of an mbox file, read one at a time (mbox files can be large), from
+    the file already open and checked (``fh``): the stdlib's reader opens it again
+    through ``/proc/self/fd``, which is that very file, not whatever has its name now."""
     import mailbox
 
+    path = source.label
+    reopen = f"/proc/self/fd/{fh.fileno()}"
     try:
-        box = mailbox.mbox(path, create=False)
+        box = mailbox.mbox(reopen if os.path.exists(reopen) else source.location, create=False)
         keys = list(box.iterkeys())
     except (OSError, mailbox.Error) as exc:
         yield MailInput(str(path), reason=f"cannot read the mbox file: {exc}", path=path)
@@ -228,16 +297,16 @@ def _read_mbox(path: Path, limits: Limits) -> Iterator[MailInput]:
         for number, key in enumerate(keys, start=1):
             label = f"{path}#{number}"
             origin = {"mbox": str(path), "index": number}
-            with box.get_file(key) as fh:
-                fh.seek(0, os.SEEK_END)
-                size = fh.tell()
+            with box.get_file(key) as message:
+                message.seek(0, os.SEEK_END)
+                size = message.tell()
                 try:
                     check(limits, "mail_bytes", size)
                 except LimitExceededError as exc:
                     yield MailInput(label, reason=str(exc), origin=origin)
                     continue
-                fh.seek(0)
-                data = fh.read()
+                message.seek(0)
+                data = message.read()
             yield MailInput(label, data, origin=origin)
     finally:
         box.close()
@@ -246,17 +315,26 @@ def _read_mbox(path: Path, limits: Limits) -> Iterator[MailInput]:
 # -- parsing ------------------------------------------------------------------------------
 
 
-def parse_mail(data: bytes, limits: Limits, label: str = "message") -> Mail:
-    """Check and decode one message; IngestError names ``label`` and the reason."""
+Extract = Callable[[bytes, str, str, Limits, str | None], Extracted]
+
+
+def parse_mail(
+    data: bytes, limits: Limits, label: str = "message", *, extract: Extract = extract_text
+) -> Mail:
+    """Check and decode one message; IngestError names ``label`` and the reason.
+
+    ``extract`` reads each attachment's text (default :func:`extract_text`, in this
+    process; the mail intake passes the parser worker's, see
+    :mod:`docarchive.ingest.worker`)."""
     try:
-        return _parse(data, limits, label)
+        return _parse(data, limits, label, extract)
     except IngestError:
         raise
     except Exception as exc:  # whatever else hostile input provokes: refuse, never crash
         raise IngestError(label, f"cannot read the message: {type(exc).__name__}: {exc}") from exc
 
 
-def _parse(data: bytes, limits: Limits, label: str) -> Mail:
+def _parse(data: bytes, limits: Limits, label: str, extract: Extract) -> Mail:
     try:
         check(limits, "mail_bytes", len(data))
     except LimitExceededError as exc:
@@ -264,6 +342,10 @@ def _parse(data: bytes, limits: Limits, label: str) -> Mail:
     if not data.strip():
         raise IngestError(label, "empty file (0 bytes)" if not data else "empty message")
     _check_looks_like_mail(data, label)
+    try:
+        check_mail(data, limits)  # nesting depth, before the recursive stdlib parser
+    except LimitExceededError as exc:
+        raise IngestError(label, str(exc)) from exc
     try:
         msg = _PARSER.parsebytes(data)
     except RecursionError:
@@ -308,7 +390,7 @@ def _parse(data: bytes, limits: Limits, label: str) -> Mail:
         references=references,
         body=body[: limits.indexed_text_chars],
         body_type=body_type,
-        attachments=[_attachment(part, n, limits) for n, part in enumerate(attached, 1)],
+        attachments=[_attachment(part, n, limits, extract) for n, part in enumerate(attached, 1)],
         defects=defects,
     )
 
@@ -403,7 +485,7 @@ def _charset(part: Message) -> str | None:
     return charset if charset and charset != "unknown-8bit" else None
 
 
-def _attachment(part: Message, number: int, limits: Limits) -> Attachment:
+def _attachment(part: Message, number: int, limits: Limits, extract: Extract) -> Attachment:
     declared = part.get_content_type()
     filename = _filename(part)
     name = safe_name(filename) or f"attachment-{number}{_extension(declared)}"
@@ -416,7 +498,7 @@ def _attachment(part: Message, number: int, limits: Limits) -> Attachment:
         return Attachment(name, filename, declared, MAIL_TYPE, data, text, bool(text.strip()))
     payload = part.get_payload(decode=True)
     data = payload if isinstance(payload, bytes) else b""
-    found = extract_text(data, declared, name, limits, _charset(part))
+    found = extract(data, declared, name, limits, _charset(part))
     return Attachment(
         name,
         filename,
@@ -552,6 +634,8 @@ def _parse_date(raw: str) -> tuple[datetime | None, str]:
         return None, f"unparseable Date header: {raw[:100]!r}"
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
+    if not 1 < when.year < 9999:  # so near the ends of time that no zone can show it
+        return None, f"Date header out of range: {raw[:100]!r}"
     return when, ""
 
 

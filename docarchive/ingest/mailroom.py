@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigurationError, IngestError
+from ..errors import ConfigurationError, IngestError, UnsafeInputError
 from ..limits import Limits
 from ..numbers import INCOMING
 from ..records import Classification, FileRef, Record, new_id
@@ -28,6 +28,7 @@ from .imap import fetch as imap_fetch
 from .imap import password_for as imap_password
 from .intake import BatchResult, quarantine
 from .mail import MAIL_TYPE, MailInput, message_bytes, parse_mail, read_inputs, safe_name
+from .worker import parsers
 
 if TYPE_CHECKING:
     from ..core import Core
@@ -71,6 +72,7 @@ class MailIntake:
         classification: str | Classification | None = None,
         actor: str | None = None,
         progress: Callable[[str], None] | None = None,
+        follow_links: bool = False,
     ) -> BatchResult:
         """Archive many messages: .eml and mbox files, Maildir folders (with their
         subfolders), other folders walked for .eml and mbox files, and IMAP mailboxes
@@ -80,6 +82,13 @@ class MailIntake:
         UID are saved in the catalog with each message); ``since`` (a date) also skips
         older mail there. One bad message never stops the batch: it is quarantined and
         listed with its reason. ``progress`` is called with each message's label.
+
+        A path given may be a symbolic link (resolved once). A link inside a folder given
+        (a Maildir, a folder of .eml files) is not followed: it is listed in
+        ``quarantined`` with the reason "a symbolic link, not followed", and nothing is read
+        through it or kept. ``follow_links=True`` follows them as before this rule; then
+        anyone who can write in the folder can have any file this account can read
+        archived and indexed.
         """
         core = self.core
         plan: list[Path | tuple[ImapSource, str]] = []
@@ -94,7 +103,7 @@ class MailIntake:
             raise ConfigurationError("since applies to imap:// and imaps:// sources only")
         result = BatchResult()
         caught_up = time.monotonic()
-        for item in self._inputs(plan, day, core.settings.limits):
+        for item in self._inputs(plan, day, core.settings.limits, follow_links):
             result.take(item.label, partial(self._one, item, classification, actor))
             if progress:
                 progress(item.label)
@@ -149,7 +158,11 @@ class MailIntake:
         return first
 
     def _inputs(
-        self, plan: list[Path | tuple[ImapSource, str]], since: date | None, limits: Limits
+        self,
+        plan: list[Path | tuple[ImapSource, str]],
+        since: date | None,
+        limits: Limits,
+        follow_links: bool = False,
     ) -> Iterator[MailInput]:
         for entry in plan:
             if isinstance(entry, tuple):
@@ -157,7 +170,7 @@ class MailIntake:
                 cursor = self.core.catalog.cursor(source.cursor_name)
                 yield from imap_fetch(source, password, limits, since=since, cursor=cursor)
             else:
-                yield from read_inputs([entry], limits)
+                yield from read_inputs([entry], limits, follow_links=follow_links)
 
     def _one(
         self,
@@ -168,9 +181,14 @@ class MailIntake:
         core = self.core
         who = core.actor(actor)
         try:
+            if item.unsafe:  # a link, or not the file listed: nothing read, nothing kept
+                raise UnsafeInputError(item.label, item.reason)
             if item.data is None:
                 raise IngestError(item.label, item.reason or "could not be read")
-            mail = parse_mail(item.data, core.settings.limits, item.label)
+            limits = core.settings.limits
+            mail = parse_mail(item.data, limits, item.label, extract=parsers(limits).extract)
+        except UnsafeInputError:
+            raise
         except IngestError as exc:
             self._quarantine(item, exc.reason)
             self._save_cursor(item, who)
@@ -301,9 +319,9 @@ class MailIntake:
                 tx.set_cursor(*item.cursor)
 
     def _quarantine(self, item: MailInput, reason: str) -> None:
-        """Quarantine a refused message: a copy of its file, or its bytes when it came
-        from an mbox or a server, and the reason."""
-        quarantine(self.core, str(item.path or item.label), reason, path=item.path, data=item.data)
+        """Quarantine a refused message: the bytes that were read of it (from its file, an
+        mbox or a server; none when it was over a limit or unreadable), and the reason."""
+        quarantine(self.core, str(item.path or item.label), reason, data=item.data)
 
 
 def _as_day(value: date | str | None) -> date | None:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
+from .worker import tick
+
 if TYPE_CHECKING:
     from PIL.Image import Image
 
@@ -118,12 +120,13 @@ def ocr_images(images: Iterable[Image], *, max_chars: int | None = None) -> OcrR
             )
         except RuntimeError as exc:  # pytesseract's timeout
             return OcrResult("\n\f".join(texts), len(texts), f"OCR of page {number}: {exc}")
-        except (pytesseract.TesseractError, OSError) as exc:
+        except Exception as exc:  # tesseract failed, or the image could not be handed to it
             detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             return OcrResult(
                 "\n\f".join(texts), len(texts), f"OCR failed on page {number}: {detail}"[:300]
             )
         text = clean(raw)
+        tick()  # a page recognised: the parser worker's step deadline moves on
         texts.append(text)
         total += len(text)
         if max_chars is not None and total > max_chars:

@@ -14,6 +14,9 @@ corrupt, or is not what it claims to be, raises :class:`IngestError`.
 
 Metadata may come in a sidecar JSON beside the scan (``scan.pdf.json`` or
 ``scan.json``) — see :func:`read_sidecar`.
+
+Files are opened without following links (:mod:`docarchive.ingest.files`): a path given
+may be a link, resolved once; a link beside it (a sidecar) is not followed.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import stat
 import unicodedata
 import warnings
 from collections.abc import Iterator
@@ -32,7 +37,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, IngestError, LimitExceededError
 from ..limits import Limits, check
+from .failures import parser_step, reason_for
+from .files import InputFile, given_file
 from .ocr import OCR_DPI, OcrResult, ocr_images
+from .precheck import check_image, check_pdf
+from .worker import tick
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -47,6 +56,7 @@ __all__ = [
     "parse_day",
     "read_scan",
     "read_sidecar",
+    "scan_bytes",
     "sidecar_for",
     "sniff",
 ]
@@ -124,28 +134,30 @@ def sniff(head: bytes) -> tuple[str, str]:
     return "application/octet-stream", "unrecognised data"
 
 
-def read_scan(path: str | Path, limits: Limits, *, ocr: bool = True) -> Scan:
+def read_scan(
+    path: str | Path | InputFile, limits: Limits, *, ocr: bool = True, follow_links: bool = False
+) -> Scan:
     """Read and check one scan; IngestError names the file and the reason.
 
-    With ``ocr=False`` image scans and PDFs without a text layer are read without OCR
-    (and flagged not searchable).
+    ``path`` may be a link (it is resolved once), or a file listed in an intake folder
+    (:class:`~docarchive.ingest.files.InputFile`), opened without following links. With
+    ``ocr=False`` image scans and PDFs without a text layer are read without OCR (and
+    flagged not searchable).
     """
+    source = path if isinstance(path, InputFile) else given_file(path, follow_links=follow_links)
+    return scan_bytes(source.label, source.read(limits.input_bytes, "input_bytes"), limits, ocr=ocr)
+
+
+def scan_bytes(path: str | Path, data: bytes, limits: Limits, *, ocr: bool = True) -> Scan:
+    """Check and read a scan's bytes, already read from ``path`` (which names it in
+    errors, and whose suffix says what it claims to be)."""
     path = Path(path)
+    with parser_step(str(path)):  # any parser's exception is this file's failure
+        return _scan_bytes(path, data, limits, ocr)
+
+
+def _scan_bytes(path: Path, data: bytes, limits: Limits, ocr: bool) -> Scan:
     name = str(path)
-    try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise IngestError(name, "not a regular file")
-        check(limits, "input_bytes", size)
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise IngestError(name, "no such file") from None
-    except PermissionError:
-        raise IngestError(name, "permission denied") from None
-    except IsADirectoryError:
-        raise IngestError(name, "is a folder, not a file") from None
-    except LimitExceededError as exc:
-        raise IngestError(name, str(exc)) from exc
     if not data:
         raise IngestError(name, "empty file (0 bytes)")
     media_type, label = sniff(data[:1024])
@@ -164,6 +176,10 @@ def read_scan(path: str | Path, limits: Limits, *, ocr: bool = True) -> Scan:
 
 def _read_pdf(path: Path, data: bytes, limits: Limits, ocr: bool) -> Scan:
     name = str(path)
+    try:
+        check_pdf(data, limits)  # declared pages, image sizes, nesting: before PDFium
+    except LimitExceededError as exc:
+        raise IngestError(name, str(exc)) from exc
     try:
         text, pages = _pdf_text(name, data, limits)
     except _Encrypted as exc:
@@ -214,20 +230,24 @@ def _pdf_text(name: str, data: bytes, limits: Limits) -> tuple[str, int]:
         texts: list[str] = []
         total = 0
         for index in range(pages):
-            page = pdf[index]
+            try:
+                page = pdf[index]  # a broken page tree fails here ("Failed to load page.")
+            except Exception as exc:
+                raise IngestError(name, reason_for(exc, f"broken PDF: page {index + 1}")) from exc
             try:
                 textpage = page.get_textpage()
                 try:
                     text = textpage.get_text_range()
                 finally:
                     textpage.close()
-            except pdfium.PdfiumError as exc:
-                raise IngestError(name, f"broken PDF: page {index + 1}: {exc}") from exc
+            except Exception as exc:
+                raise IngestError(name, reason_for(exc, f"broken PDF: page {index + 1}")) from exc
             finally:
                 page.close()
             text = unicodedata.normalize("NFC", text.translate(_BIDI_CONTROLS)).replace(
                 "\r\n", "\n"
             )
+            tick()  # a page read: the parser worker's step deadline moves on
             texts.append(text)
             total += len(text)
             if total > limits.indexed_text_chars:
@@ -245,7 +265,11 @@ def _pdf_pages(name: str, data: bytes, limits: Limits) -> Iterator[PILImage]:
     pdf = pdfium.PdfDocument(data)
     try:
         for index in range(len(pdf)):
-            page = pdf[index]
+            try:
+                page = pdf[index]
+            except pdfium.PdfiumError as exc:
+                log.warning("%s: page %d cannot be loaded for OCR: %s", name, index + 1, exc)
+                continue
             try:
                 width, height = page.get_size()
                 scale = OCR_DPI / 72
@@ -259,6 +283,7 @@ def _pdf_pages(name: str, data: bytes, limits: Limits) -> Iterator[PILImage]:
                 continue
             finally:
                 page.close()
+            tick()
             yield image
     finally:
         pdf.close()
@@ -273,9 +298,13 @@ def _read_image(
     path: Path, data: bytes, media_type: str, label: str, limits: Limits, ocr: bool
 ) -> Scan:
     name = str(path)
+    try:
+        check_image(data, limits)  # the size its header declares: before any decoder
+    except LimitExceededError as exc:
+        raise IngestError(name, str(exc)) from exc
     from PIL import Image, UnidentifiedImageError
 
-    broken = (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, IndexError)
+    broken = Exception  # a decoder's error of any kind: the file is broken
     with warnings.catch_warnings():  # untrusted files: Pillow's warnings are not ours to raise
         warnings.simplefilter("ignore")
         try:
@@ -291,7 +320,8 @@ def _read_image(
         except UnidentifiedImageError as exc:
             raise IngestError(name, f"broken {label}: its content cannot be decoded") from exc
         except broken as exc:
-            raise IngestError(name, f"broken {label}: {exc or type(exc).__name__}") from exc
+            raise IngestError(name, reason_for(exc, f"broken {label}")) from exc
+        frames, index = 1, 0
         try:
             frames = int(getattr(image, "n_frames", 1))
             if frames < 1:
@@ -305,14 +335,16 @@ def _read_image(
                     raise IngestError(name, f"{label}: page {index + 1} has no pixels")
                 check(limits, "scan_pixels", width * height)
                 image.load()
+                tick()
         except LimitExceededError as exc:
             raise IngestError(name, str(exc)) from exc
         except IngestError:
             raise
         except broken as exc:
-            where = f"page {index + 1}: " if frames > 1 else ""
-            raise IngestError(name, f"broken {label}: {where}{exc or type(exc).__name__}") from exc
-        rendition = _image_pdf(name, data, image, frames, dpi)
+            where = f": page {index + 1}" if frames > 1 else ""
+            raise IngestError(name, reason_for(exc, f"broken {label}{where}")) from exc
+        with parser_step(name, f"{label}: its PDF rendition cannot be made"):
+            rendition = _image_pdf(name, data, image, frames, dpi)
     scan = Scan(path, data, media_type, "", frames, False, rendition=rendition)
     if not ocr:
         return replace(scan, searchable=False, reason="OCR was not asked for")
@@ -395,67 +427,92 @@ def _with_ocr(scan: Scan, result: OcrResult) -> Scan:
 # -- sidecar metadata -----------------------------------------------------------------------
 
 
-def sidecar_for(path: str | Path) -> Path | None:
-    """The sidecar JSON of a scan, if there is one: ``scan.pdf.json``, else ``scan.json``."""
-    path = Path(path)
-    for candidate in (path.with_name(path.name + ".json"), path.with_suffix(".json")):
-        if candidate != path and candidate.is_file():
-            return candidate
+def _source(path: str | Path | InputFile) -> InputFile:
+    return path if isinstance(path, InputFile) else given_file(path)
+
+
+def sidecar_for(path: str | Path | InputFile) -> InputFile | None:
+    """The sidecar JSON of a scan, if there is one: ``scan.pdf.json``, else ``scan.json``
+    (as listed beside it: a link there comes refused, unless links are followed)."""
+    source = _source(path)
+    name = Path(source.name)
+    for candidate in (name.name + ".json", name.with_suffix(".json").name):
+        if candidate != name.name:
+            found = source.sibling(candidate)
+            if found is not None:
+                return found
     return None
 
 
-def is_sidecar(path: str | Path) -> bool:
+def is_sidecar(path: str | Path | InputFile) -> bool:
     """True for a ``.json`` file that belongs to a scan beside it (not a scan itself)."""
-    path = Path(path)
-    if path.suffix.lower() != ".json":
+    if isinstance(path, InputFile):
+        folder, name, follow = path.location.parent, path.name, path.follow
+    else:
+        folder, name, follow = Path(path).parent, Path(path).name, True
+    base = Path(name)
+    if base.suffix.lower() != ".json":
         return False
-    base = path.with_suffix("")
-    if base.suffix.lower() in SCAN_SUFFIXES and base.is_file():
+    base = base.with_suffix("")
+
+    def regular(other: str) -> bool:
+        try:
+            return stat.S_ISREG(os.stat(folder / other, follow_symlinks=follow).st_mode)
+        except OSError:
+            return False
+
+    if base.suffix.lower() in SCAN_SUFFIXES and regular(base.name):
         return True
     return any(
-        base.with_suffix(s).is_file() or base.with_suffix(s.upper()).is_file()
+        regular(base.with_suffix(s).name) or regular(base.with_suffix(s.upper()).name)
         for s in SCAN_SUFFIXES
     )
 
 
-def read_sidecar(path: str | Path) -> ScanInfo:
+def read_sidecar(path: str | Path | InputFile) -> ScanInfo:
     """The metadata in a scan's sidecar JSON (empty when it has none).
 
     The sidecar is an object with any of: ``sender``, ``subject``, ``department`` (the
     department the scan is referred to), ``received`` (``YYYY-MM-DD``) and
     ``classification``. Anything else, or a value of the wrong type, is refused
-    (IngestError naming the scan), so a typo never passes silently.
+    (IngestError naming the scan), so a typo never passes silently. A sidecar that is a
+    symbolic link is not followed: the scan is refused, naming it.
     """
-    path = Path(path)
-    sidecar = sidecar_for(path)
+    source = _source(path)
+    sidecar = sidecar_for(source)
     if sidecar is None:
         return ScanInfo()
+    scan = str(source.label)
     where = f"sidecar {sidecar.name}"
     try:
-        if sidecar.stat().st_size > SIDECAR_BYTES:
-            raise IngestError(str(path), f"{where} is over {SIDECAR_BYTES // 1024} KiB")
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IngestError(str(path), f"{where} cannot be read: {exc}") from exc
+        raw = sidecar.read(SIDECAR_BYTES)
+    except IngestError as exc:
+        if exc.reason.startswith("over "):
+            raise IngestError(scan, f"{where} is over {SIDECAR_BYTES // 1024} KiB") from None
+        raise IngestError(scan, f"{where}: {exc.reason}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IngestError(scan, f"{where} cannot be read: {exc}") from exc
     if not isinstance(data, dict):
-        raise IngestError(str(path), f"{where} must hold a JSON object")
+        raise IngestError(scan, f"{where} must hold a JSON object")
     unknown = sorted(set(data) - set(SIDECAR_FIELDS))
     if unknown:
         raise IngestError(
-            str(path), f"{where}: unknown field {unknown[0]!r} (known: {', '.join(SIDECAR_FIELDS)})"
+            scan, f"{where}: unknown field {unknown[0]!r} (known: {', '.join(SIDECAR_FIELDS)})"
         )
     values: dict[str, Any] = {}
     for key, value in data.items():
         if value is None:
             continue
         if not isinstance(value, str):
-            raise IngestError(str(path), f"{where}: {key} must be text")
+            raise IngestError(scan, f"{where}: {key} must be text")
         values[key] = value.strip()
     if values.get("received"):
         try:
             values["received"] = parse_day(values["received"])
         except ValueError as exc:
-            raise IngestError(str(path), f"{where}: {exc}") from None
+            raise IngestError(scan, f"{where}: {exc}") from None
     else:
         values.pop("received", None)
     return ScanInfo(**values)

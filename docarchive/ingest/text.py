@@ -20,6 +20,7 @@ from pathlib import Path
 from ..errors import IngestError, TemplateError
 from ..limits import Limits
 from ..templates import check_docx, docx_text
+from .failures import reason_for
 from .scans import Scan, _read_image, _read_pdf, sniff
 
 __all__ = ["Extracted", "decode_text", "extract_text", "html_to_text"]
@@ -48,10 +49,26 @@ def extract_text(
     ``charset`` the declared character set of a text file.
 
     All three are hints only: the bytes decide. A mismatch (a "PDF" that is a GIF) is
-    reported in ``reason``.
+    reported in ``reason``. Never raises for the file's content: whatever a parser raises
+    (PDFium, Pillow, python-docx, a codec) comes back as the reason.
     """
     declared = (declared or "application/octet-stream").lower()
     sniffed, label = sniff(data[:1024])
+    try:
+        return _extract(data, declared, sniffed, label, name, limits, charset)
+    except Exception as exc:  # any parser's exception: no text, and why
+        return Extracted("", sniffed, False, reason_for(exc, f"broken {label}"))
+
+
+def _extract(
+    data: bytes,
+    declared: str,
+    sniffed: str,
+    label: str,
+    name: str,
+    limits: Limits,
+    charset: str | None,
+) -> Extracted:
     lower = name.lower()
     if sniffed == "application/pdf":  # its text layer, or OCR of its pages
         try:

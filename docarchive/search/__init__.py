@@ -1,4 +1,5 @@
-"""Search backends, chosen by URL: ``whoosh:///path``, or registered ones."""
+"""Search backends, chosen by URL: ``tantivy:///path`` (the default), ``whoosh:///path``,
+``postgresql://...`` (inside the catalog's database), or registered ones."""
 
 from __future__ import annotations
 
@@ -18,8 +19,13 @@ __all__ = [
 
 registry = Registry(
     "search",
-    builtins={"whoosh": "docarchive.search.index:WhooshIndex"},
-    extras={},
+    builtins={
+        "tantivy": "docarchive.search.tantivy_index:TantivyIndex",
+        "whoosh": "docarchive.search.index:WhooshIndex",
+        "postgresql": "docarchive.search.pgindex:PostgresIndex",
+        "postgres": "docarchive.search.pgindex:PostgresIndex",
+    },
+    extras={"postgresql": "postgres", "postgres": "postgres"},
 )
 
 

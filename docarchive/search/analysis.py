@@ -70,9 +70,12 @@ __all__ = [
     "exact_analyzer",
     "exact_form",
     "form_code",
+    "index_strings",
     "indexed_terms",
     "normalize_text",
     "raw_tokens",
+    "raw_words",
+    "word_terms",
 ]
 
 # --------------------------------------------------------------------------
@@ -191,13 +194,24 @@ _WAW = "و"
 _SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ه", "ي")
 
 
+_SUFFIX_ENDS = frozenset(s[-1] for s in _SUFFIXES)
+
+
 def _strip_suffixes(word: str) -> str:
     # One pass over the list in order; each suffix removed at most once, and
     # only while at least two letters remain (Lucene's stemSuffix).
+    if not word or word[-1] not in _SUFFIX_ENDS:
+        return word
     for suffix in _SUFFIXES:
         if len(word) >= len(suffix) + 2 and word.endswith(suffix):
             word = word[: -len(suffix)]
     return word
+
+
+#: The first prefix of each list (in order) that leaves two or more letters: the loops
+#: of Lucene's stemmer as one compiled pattern each.
+_COMPOUND_PREFIX_RE = re.compile(f"(?:{'|'.join(_COMPOUND_PREFIXES)})(?=..)", re.DOTALL)
+_PREFIX_RE = re.compile(f"(?:{'|'.join(_PREFIXES)})(?=..)", re.DOTALL)
 
 
 @lru_cache(maxsize=50_000)
@@ -217,12 +231,12 @@ def arabic_stem(word: str, strict_lucene: bool = False) -> str:
     prefixes وبال وكال فبال ولل فلل come off first (وبالملاحظات -> ملاحظ).
     """
     if not strict_lucene:
-        for prefix in _COMPOUND_PREFIXES:
-            if len(word) >= len(prefix) + 2 and word.startswith(prefix):
-                return _strip_suffixes(word[len(prefix) :])
-    for prefix in _PREFIXES:
-        if len(word) >= len(prefix) + 2 and word.startswith(prefix):
-            return _strip_suffixes(word[len(prefix) :])
+        found = _COMPOUND_PREFIX_RE.match(word)
+        if found:
+            return _strip_suffixes(word[found.end() :])
+    found = _PREFIX_RE.match(word)
+    if found:
+        return _strip_suffixes(word[found.end() :])
     if strict_lucene:
         if len(word) >= 4 and word.startswith(_WAW):
             word = word[1:]
@@ -287,15 +301,40 @@ def raw_tokens(text: str) -> list[tuple[str, int]]:
     return out
 
 
-def _raw_words(text: str) -> list[str]:
-    """:func:`raw_tokens` without offsets (the indexing fast path)."""
-    found: list[str] = _SCAN_RE.findall(text)
+#: For indexing, where offsets do not matter: Arabic marks and tatweel (token characters
+#: the chain strips anyway) removed before cutting, so a word is a plain run.
+_MARKS_RUN = re.compile(f"[{_MARKS}]+")
+_OTHER_MARK = re.compile(f"[{_OTHER_MARKS}]")
+#: A word not followed by "." or "/" (possessive: no backtracking), else a reference
+#: exactly as :data:`REFERENCE_PATTERN` cuts it; ``\w`` where the text has no "_".
+_WORD_OR_REF = re.compile(r"\w++(?![./])|\w+(?:(?:\.\w+)*(?:/\w+(?:\.\w+)*)+)?")
+_WORD_OR_REF_NO_UNDERSCORE = re.compile(
+    r"[^\W_]++(?![./])|[^\W_]+(?:(?:\.[^\W_]+)*(?:/[^\W_]+(?:\.[^\W_]+)*)+)?"
+)
+_PLAIN_WORD = re.compile(r"[^\W_]+")
+
+
+def raw_words(text: str) -> list[str]:
+    """The words of ``text`` for indexing: :func:`raw_tokens` without offsets, and with
+    Arabic marks and tatweel already removed (the chain gives the same terms either way).
+
+    One compiled pattern and no Python per word; text holding other combining marks
+    (rare: decomposed Latin accents) is cut by the tokenizer's own pattern."""
+    if _OTHER_MARK.search(text):
+        found: list[str] = _SCAN_RE.findall(text)
+        splitter = _TOKEN_RE
+    else:
+        if _MARKS_RUN.search(text):
+            text = _MARKS_RUN.sub("", text)
+        pattern = _WORD_OR_REF_NO_UNDERSCORE if "_" in text else _WORD_OR_REF
+        found = pattern.findall(text)
+        splitter = _PLAIN_WORD
     if "/" not in text:
         return found
     out: list[str] = []
     for token in found:
-        if "/" in token and not _DIGIT.search(token):
-            out.extend(_TOKEN_RE.findall(token))
+        if "/" in token and not _DIGIT.search(token):  # words joined by "/": not a number
+            out.extend(splitter.findall(token))
         else:
             out.append(token)
     return out
@@ -587,18 +626,35 @@ def exact_form(raw: str) -> str:
 Group = tuple[tuple[str, int], ...]
 
 
-def _word_groups(raw: str, stemmed: bool, strict_lucene: bool = False) -> tuple[Group, ...]:
+Pairs = tuple[tuple[str, str], ...]
+
+
+#: Basic Arabic letters (no marks, tatweel or digits): NFKC, mark stripping, digit
+#: folding and lowercasing leave such a word as it is.
+_PLAIN_ARABIC = re.compile("[\u0621-\u063a\u0641-\u064a]+")
+_ARABIC_VARIANT = re.compile("[\u0622\u0623\u0625\u0649\u0629]")
+
+
+def word_terms(raw: str, stemmed: bool, strict_lucene: bool = False) -> tuple[Pairs, ...]:
     """What the chain makes of one raw token: per position it fills, its terms, each with
-    the fingerprint of its exact form.
+    its exact form (normalized, unstemmed); stop words fill none (``stemmed``).
 
     The same steps as the filters, as plain string operations (tested against the chain).
+    A word of plain Arabic letters (most words) skips the steps that cannot change it.
     """
+    if _PLAIN_ARABIC.fullmatch(raw):
+        u = raw.translate(_ARABIC_TABLE) if _ARABIC_VARIANT.search(raw) else raw
+        if not stemmed:
+            return (((u, u),),)
+        if u in _DEFAULT_STOPS:
+            return ()
+        return (((arabic_stem(u, strict_lucene), u),),)
     text = unicodedata.normalize("NFKC", raw)
     if text == raw or _TOKEN_RE.fullmatch(text) or not _TOKEN_RE.fullmatch(raw):
         units = [text]
     else:
         units = _TOKEN_RE.findall(text)
-    groups: list[Group] = []
+    groups: list[Pairs] = []
     for unit in units:
         u = _strip_marks(unit)
         if u != unit:
@@ -610,10 +666,18 @@ def _word_groups(raw: str, stemmed: bool, strict_lucene: bool = False) -> tuple[
             continue
         terms = _reference_terms(_reference_parts(u)) if "/" in u else [u]
         if stemmed:
-            groups.append(tuple((_stem_token(t, strict_lucene), form_code(t)) for t in terms))
+            groups.append(tuple((_stem_token(t, strict_lucene), t) for t in terms))
         else:
-            groups.append(tuple((t, form_code(t)) for t in terms))
+            groups.append(tuple((t, t) for t in terms))
     return tuple(groups)
+
+
+def _word_groups(raw: str, stemmed: bool, strict_lucene: bool = False) -> tuple[Group, ...]:
+    """:func:`word_terms` with each exact form as its one-byte fingerprint."""
+    return tuple(
+        tuple((term, form_code(form)) for term, form in group)
+        for group in word_terms(raw, stemmed, strict_lucene)
+    )
 
 
 def indexed_terms(raw: str) -> frozenset[str]:
@@ -623,6 +687,73 @@ def indexed_terms(raw: str) -> frozenset[str]:
     if groups is None:
         groups = cache[raw] = _word_groups(raw, True)
     return frozenset(term for group in groups for term, _ in group)
+
+
+class _Strings(dict[str, str]):
+    """A run of text without spaces -> the whole terms of its words (one per position, none
+    for a stop word), filling the exact forms and reference parts of :func:`index_strings`
+    on the way."""
+
+    def __init__(self, stemmed: bool) -> None:
+        super().__init__()
+        self.stemmed = stemmed
+        self.exact: dict[str, str] = {}
+        self.parts: dict[str, str] = {}
+        self.words: dict[str, tuple[Pairs, ...]] = {}
+
+    def reset(self) -> None:
+        self.clear()
+        self.exact.clear()
+        self.parts.clear()
+        self.words.clear()
+
+    def __missing__(self, chunk: str) -> str:
+        words = self.words
+        cut = [chunk] if _PLAIN_ARABIC.fullmatch(chunk) else raw_words(chunk)
+        groups: list[Pairs] = []
+        for word in cut:
+            found = words.get(word)
+            if found is None:
+                found = words[word] = word_terms(word, self.stemmed)
+            groups.extend(found)
+        if len(groups) == 1 and len(groups[0]) == 1:  # one word, one term: most runs
+            whole, form = groups[0][0]
+            self.exact[chunk] = form
+            self.parts[chunk] = ""
+            self[chunk] = whole
+            return whole
+        whole = self[chunk] = " ".join(g[0][0] for g in groups)
+        self.exact[chunk] = " ".join(g[0][1] for g in groups)
+        self.parts[chunk] = " ".join(t for g in groups for t, _ in g[1:])
+        return whole
+
+
+_STRINGS = {True: _Strings(True), False: _Strings(False)}
+
+
+def index_strings(text: str, stemmed: bool = True) -> tuple[str, str, str]:
+    """What the chain makes of ``text``, as three strings of space-separated terms for an
+    engine that cuts on spaces: the whole term of each position, in order (a stop word
+    leaves no gap, as :class:`ArabicStopFilter` renumbers); the exact form (normalized,
+    unstemmed) of each of those, at the same positions; and the parts of reference numbers
+    (:class:`ReferenceFilter`), which the chain puts at their reference's position.
+
+    ``stemmed`` False: the unstemmed chain (:func:`exact_analyzer`), stop words kept.
+
+    No token holds a space, so the text is cut on spaces (in C) and each distinct run
+    goes through the chain once (cached): a text costs a split and a dictionary lookup
+    per run, with no Python code run per word.
+    """
+    cache = _STRINGS[stemmed]
+    if len(cache) > _CACHE_LIMIT or len(cache.words) > _CACHE_LIMIT:
+        cache.reset()  # never in the middle of a text: its three strings need its runs
+    chunks = text.split()
+    whole = " ".join(map(cache.__getitem__, chunks))
+    exact = " ".join(map(cache.exact.__getitem__, chunks))
+    parts = ""
+    if "/" in text:
+        parts = " ".join(map(cache.parts.__getitem__, [c for c in chunks if "/" in c]))
+    return whole, exact, parts
 
 
 class FormPositions(Positions):  # type: ignore[misc]
@@ -729,7 +860,7 @@ class AnalyzedText(fields.TEXT):  # type: ignore[misc]
         base = 0
         renumber = self.renumber
         for text, boost in parts:
-            words = _raw_words(text)
+            words = raw_words(text)
             extra = boost - 1.0
             for i, word in enumerate(words, base):
                 groups = cache.get(word)

@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from ..records import Classification, Record
 
@@ -115,6 +116,11 @@ class SearchIndex(ABC):
                 batch = []
         self.apply(batch, [], through)
         return count + len(batch)
+
+    def attach(self, catalog: Any) -> None:
+        """Called once with the catalog this index follows (by
+        :class:`~docarchive.search.sync.IndexSync`). An index kept inside the catalog's own
+        database uses it to write in the catalog's transactions; others ignore it."""
 
     def close(self) -> None:
         """Release files and connections."""

@@ -23,7 +23,14 @@ from whoosh.query.spans import SpanNear2
 from ..errors import SearchError
 from .analysis import FormPositions, exact_form, form_code
 
-__all__ = ["EXACT_FACTOR", "ExactPhrase", "check_syntax", "parse_query", "query_parser"]
+__all__ = [
+    "EXACT_FACTOR",
+    "ExactPhrase",
+    "check_syntax",
+    "parse_query",
+    "parse_tree",
+    "query_parser",
+]
 
 #: How much an exact-form phrase outranks the same phrase matched through stems.
 EXACT_FACTOR = 10.0
@@ -260,8 +267,9 @@ def check_syntax(text: str) -> None:
         raise SearchError(f"cannot parse the query {text!r}: a range [a TO b] is not closed")
 
 
-def parse_query(parser: QueryParser, text: str) -> Any:
-    """Parse ``text``; a syntax error becomes a one-line :class:`SearchError`."""
+def parse_tree(parser: QueryParser, text: str) -> Any:
+    """Parse ``text`` into whoosh's query tree, as the parser gives it (the tantivy index
+    translates this tree); a syntax error becomes a one-line :class:`SearchError`."""
     check_syntax(text)
     try:
         parsed = parser.parse(text)
@@ -271,7 +279,13 @@ def parse_query(parser: QueryParser, text: str) -> Any:
     for node in _walk(parsed):
         if isinstance(node, query.Query) and type(node).__name__ == "ErrorQuery":
             raise SearchError(f"cannot parse the query {text!r}: {node}")
-    return _attach_forms(parsed, text, parser.fieldname)
+    return parsed
+
+
+def parse_query(parser: QueryParser, text: str) -> Any:
+    """Parse ``text`` for the whoosh index (phrases with their exact forms); a syntax
+    error becomes a one-line :class:`SearchError`."""
+    return _attach_forms(parse_tree(parser, text), text, parser.fieldname)
 
 
 def _walk(q: Any) -> Iterator[Any]:

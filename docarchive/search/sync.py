@@ -10,7 +10,7 @@ and instructions to their text.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from ..catalog import Catalog
@@ -19,7 +19,7 @@ from ..followup import index_text as referral_index_text
 from ..records import Record
 from .base import IndexBusy, IndexCorrupt, SearchIndex
 
-__all__ = ["IndexSync"]
+__all__ = ["IndexSync", "with_referrals"]
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +27,17 @@ log = logging.getLogger(__name__)
 class IndexSync:
     """Catch-up and rebuild of one index from one catalog."""
 
-    def __init__(self, catalog: Catalog, index: SearchIndex) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        index: SearchIndex,
+        after_write: Callable[[], None] | None = None,
+    ) -> None:
         self.catalog = catalog
         self.index = index
+        #: Called after the index wrote (the permission policy's fix-up of its files).
+        self.after_write = after_write
+        index.attach(catalog)
 
     def catch_up(self) -> int:
         """Apply catalog changes the index has not seen; returns the change it reached.
@@ -40,6 +48,7 @@ class IndexSync:
         so opening an archive never fails on it.
         """
         applied = 0
+        wrote = False
         try:
             applied = self.index.applied()
             if applied > self.catalog.last_change():
@@ -60,6 +69,9 @@ class IndexSync:
                     through,
                 )
                 applied = max(through, self.index.applied())
+                wrote = True
+            if wrote:
+                self._written()
             return applied
         except IndexBusy:
             log.info("index busy; it will catch up later")
@@ -77,8 +89,13 @@ class IndexSync:
         """
         through = self.catalog.last_change()
         count = self.index.rebuild(self._indexable_records(), through)
+        self._written()
         self.catch_up()
         return count
+
+    def _written(self) -> None:
+        if self.after_write is not None:
+            self.after_write()
 
     def _indexable_records(self, batch_size: int = 500) -> Iterator[Record]:
         """Every record as the index should see it, read in batches."""
@@ -97,13 +114,17 @@ class IndexSync:
         indexing; referral events name their record, so catch-up re-indexes it."""
         if not records:
             return records
-        found = self.catalog.referrals(record_ids=[r.id for r in records])
-        by_record: dict[str, list[Referral]] = {}
-        for r in found:
-            by_record.setdefault(r.record_id, []).append(r)
-        return [
-            replace(r, text=f"{r.text}\n{referral_index_text(by_record[r.id])}")
-            if r.id in by_record
-            else r
-            for r in records
-        ]
+        return with_referrals(records, self.catalog.referrals(record_ids=[r.id for r in records]))
+
+
+def with_referrals(records: list[Record], referrals: list[Referral]) -> list[Record]:
+    """``records`` with their ``referrals``' departments and instructions after their text."""
+    by_record: dict[str, list[Referral]] = {}
+    for r in referrals:
+        by_record.setdefault(r.record_id, []).append(r)
+    return [
+        replace(r, text=f"{r.text}\n{referral_index_text(by_record[r.id])}")
+        if r.id in by_record
+        else r
+        for r in records
+    ]

@@ -6,6 +6,10 @@ system allows, so a crash leaves nothing behind — is hashed while copied, fsyn
 hard-linked into place — ``link`` fails if the blob exists, so stored bytes are
 never rewritten — and the folder is fsynced. Stored files are read-only.
 
+Permissions follow :attr:`LocalStorage.permissions` (:mod:`docarchive.permissions`; the
+archive hands it its policy): blobs 0400 and folders 0700 by default (0440 and 2750 or
+2770 for a group), set on the open file and on each folder made, whatever the umask.
+
 A put costs what any durable new file costs that must never be seen half-written (a
 temporary copy, fsync, rename, folder fsync): one fsync of the data, one of the folder.
 The SHA-256 of a blob of 64 KiB or more is computed by a helper thread while the copy
@@ -25,6 +29,7 @@ from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from ..errors import ConfigurationError, StorageError
+from ..permissions import Policy
 from .base import BlobInfo, BlobStorage, check_key
 from .hashcopy import write_hashed
 
@@ -44,6 +49,8 @@ class LocalStorage(BlobStorage):
         self._tmp = self.path / "tmp"
         self._tmp_ready = False
         self._unnamed = _UNNAMED != 0 and os.path.isdir("/proc/self/fd")
+        #: The modes (and group) of the blobs and folders written; owner only by default.
+        self.permissions = Policy()
 
     @classmethod
     def from_url(cls, url: str, **options: str) -> LocalStorage:
@@ -84,18 +91,29 @@ class LocalStorage(BlobStorage):
         nothing is left behind and no name is created and removed) where the system allows,
         else a named temporary file."""
         if not self._tmp_ready:
-            self._tmp.mkdir(parents=True, exist_ok=True)
+            self.permissions.folder(self._tmp)
             self._tmp_ready = True
         if self._unnamed:
             try:
-                return os.open(self._tmp, _UNNAMED, 0o444), None
+                fd = os.open(self._tmp, _UNNAMED, 0o400)
             except OSError as exc:
                 if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
                     raise
                 self._unnamed = False  # this file system has no O_TMPFILE
+            else:
+                self._private(fd)
+                return fd, None
         fd, name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
-        os.fchmod(fd, 0o444)
+        self._private(fd)
         return fd, Path(name)
+
+    def _private(self, fd: int) -> None:
+        """The blob mode (and group) on a new temporary file, before its first byte."""
+        try:
+            self.permissions.apply_fd(fd, "blob")
+        except BaseException:
+            os.close(fd)
+            raise
 
     def _link(self, source: str, final: Path) -> bool:
         """Give the written file its name (``link`` never replaces an existing blob) and make
@@ -103,7 +121,7 @@ class LocalStorage(BlobStorage):
         try:
             folder = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
         except FileNotFoundError:
-            final.parent.mkdir(parents=True, exist_ok=True)
+            self.permissions.folder(final.parent)
             folder = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
         try:
             try:

@@ -19,6 +19,12 @@ with ``Test`` and provide the one hook it needs::
         def make_catalog(self, location):
             return MyCatalog(location / "catalog.db")
 
+    from docarchive.testing import IndexConformance
+
+    class TestMyIndex(IndexConformance):
+        def index_url(self, location):
+            return f"myindex://{location}"
+
 ``location`` is a fresh folder unique to the test; calling the hook again with
 the same folder must reopen the same store. A backend that needs pytest
 fixtures (a server, a database) overrides the ``storage`` or ``catalog``
@@ -33,9 +39,12 @@ from __future__ import annotations
 import pytest
 
 # Before the submodules are imported, so their asserts explain failures.
-pytest.register_assert_rewrite("docarchive.testing.storage", "docarchive.testing.catalog")
+pytest.register_assert_rewrite(
+    "docarchive.testing.storage", "docarchive.testing.catalog", "docarchive.testing.index"
+)
 
 from .catalog import CatalogConformance  # noqa: E402
+from .index import IndexConformance  # noqa: E402
 from .storage import StorageConformance  # noqa: E402
 
-__all__ = ["CatalogConformance", "StorageConformance"]
+__all__ = ["CatalogConformance", "IndexConformance", "StorageConformance"]

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from ..accounts import Token, User
 from ..catalog.base import GENESIS, Catalog
-from ..errors import IntegrityError, NotFoundError, NumberingError
+from ..errors import IntegrityError, NotFoundError, NumberingError, ReservationVoidedError
 from ..followup import FollowupError, Referral
+from ..leases import Lease, Owner
 from ..records import Classification, FileRef, Record
 
 __all__ = ["CatalogConformance", "numbered_record", "plain_record"]
@@ -346,6 +348,137 @@ class CatalogConformance:
         assert catalog.reservations() == []
         with catalog.transaction("issuer") as tx:
             assert tx.next_number(SERIES, OFFICE, YEAR) == 2
+
+    def _reserve_leased(self, catalog: Catalog, lease: Lease, record_id: str) -> str:
+        with catalog.transaction("issuer") as tx:
+            seq = tx.next_number(SERIES, OFFICE, YEAR)
+            number = f"{OFFICE}/ت/{seq}/{YEAR}"
+            tx.reserve_number(SERIES, OFFICE, YEAR, seq, number, record_id)
+            tx.hold_lease(lease, number)
+        return number
+
+    def test_reservation_is_held_by_its_lease(self, catalog: Catalog) -> None:
+        owner = Owner("host-a", "boot-1", 4242, "99")
+        lease = Lease("lease-1", owner, "")
+        first = self._reserve_leased(catalog, lease, "circ-1")
+        second = self._reserve_leased(catalog, lease, "circ-2")
+        with catalog.transaction("issuer") as tx:
+            seq = tx.next_number(SERIES, OFFICE, YEAR)
+            tx.reserve_number(SERIES, OFFICE, YEAR, seq, "legacy/3", "circ-3")  # no lease
+        held = catalog.held_reservations()
+        assert [(h.entry.number, h.lease_id) for h in held] == [
+            (first, "lease-1"),
+            (second, "lease-1"),
+            ("legacy/3", None),
+        ]
+        assert held[0].lease is not None and held[0].lease.owner == owner
+        assert held[2].lease is None
+        renewed = held[0].lease.renewed_at
+        assert catalog.renew_lease("lease-1")
+        (after,) = {h.lease.renewed_at for h in catalog.held_reservations() if h.lease}
+        assert after > renewed
+        events = len(list(catalog.audit_events()))
+        assert catalog.renew_lease("lease-1")
+        assert len(list(catalog.audit_events())) == events, "a renewal is not audited"
+        assert not catalog.renew_lease("no-such-lease")
+
+    def test_lease_ends_with_its_last_reservation(self, catalog: Catalog) -> None:
+        lease = Lease("lease-1", Owner("host-a", "boot-1", 4242, "99"), "")
+        number = self._reserve_leased(catalog, lease, "circ-1")
+        catalog.drop_lease("lease-1")  # still holds a reservation: kept
+        assert catalog.held_reservations()[0].lease is not None
+        with catalog.transaction("issuer") as tx:
+            tx.add_record(numbered_record("circ-1", 1, number=number))
+        assert not catalog.renew_lease("lease-1"), "nothing reserved: the heartbeat stops"
+        catalog.drop_lease("lease-1")
+        lease2 = Lease("lease-2", Owner("host-a", "boot-1", 4243, "100"), "")
+        self._reserve_leased(catalog, lease2, "circ-2")
+        (held,) = catalog.held_reservations()
+        assert held.lease is not None and held.lease.id == "lease-2"
+
+    def test_void_reserved_leaves_what_was_finished_or_renewed(self, catalog: Catalog) -> None:
+        lease = Lease("lease-1", Owner("host-a", "boot-1", 4242, "99"), "")
+        issued = self._reserve_leased(catalog, lease, "circ-1")
+        with catalog.transaction("issuer") as tx:
+            tx.add_record(numbered_record("circ-1", 1, number=issued))
+        with catalog.transaction("sweeper") as tx:
+            assert tx.void_reserved(issued, "interrupted") is None, "an issued number stays"
+        found = catalog.find_number(issued)
+        assert found is not None and found.status == "issued"
+        pending = self._reserve_leased(catalog, lease, "circ-2")
+        before = "2000-01-01T00:00:00.000000+00:00"
+        with catalog.transaction("sweeper") as tx:  # renewed after `before`: alive
+            assert tx.void_reserved(pending, "interrupted", unrenewed_since=before) is None
+        later = "9999-01-01T00:00:00.000000+00:00"
+        with catalog.transaction("sweeper") as tx:
+            voided = tx.void_reserved(pending, "interrupted: gone", unrenewed_since=later)
+        assert voided is not None
+        assert (voided.status, voided.reason, voided.record_id) == (
+            "void",
+            "interrupted: gone",
+            "circ-2",
+        )
+        assert list(catalog.audit_events())[-1].action == "void"
+        with catalog.transaction("sweeper") as tx:
+            assert tx.void_reserved(pending, "again") is None, "void once only"
+
+    def test_record_of_a_voided_reservation_is_refused_with_its_reason(
+        self, catalog: Catalog
+    ) -> None:
+        with catalog.transaction("issuer") as tx:
+            seq = tx.next_number(SERIES, OFFICE, YEAR)
+            tx.reserve_number(SERIES, OFFICE, YEAR, seq, NUMBER, "circ-1")
+        with catalog.transaction("head") as tx:
+            tx.void_number(NUMBER, "أُلغي بقرار المدير")
+        refused = pytest.raises(ReservationVoidedError, match="voided while its document")
+        with refused, catalog.transaction("issuer") as tx:
+            tx.add_record(numbered_record("circ-1", seq, number=NUMBER))
+        assert catalog.get("circ-1") is None
+        found = catalog.find_number(NUMBER)
+        assert found is not None and found.reason == "أُلغي بقرار المدير"
+
+    def test_users_and_tokens(self, catalog: Catalog) -> None:
+        user = User(
+            name="سعاد.الربيعي",
+            password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
+            clearance=Classification.SECRET,
+            role="officer",
+            departments=("الدائرة القانونية", "قسم العقود"),
+            created_at="2026-03-01T09:00:00+00:00",
+            changed_at="2026-03-01T09:00:00+00:00",
+        )
+        with catalog.transaction("admin") as tx:
+            tx.add_user(user)
+        assert catalog.get_user(user.name) == user
+        assert catalog.get_user("nobody") is None
+        with pytest.raises(IntegrityError, match="already"), catalog.transaction("a") as tx:
+            tx.add_user(replace(user, role="admin"))
+        assert catalog.get_user(user.name) == user, "a refused user changes nothing"
+        changed = replace(user, disabled=True, clearance=Classification.INTERNAL, changed_at="x")
+        with catalog.transaction("admin") as tx:
+            tx.update_user(changed)
+        assert catalog.users() == [changed]
+        with pytest.raises(NotFoundError), catalog.transaction("admin") as tx:
+            tx.update_user(replace(user, name="nobody"))
+        token = Token(
+            id="0123456789abcdef",
+            user=user.name,
+            label="نظام الموارد البشرية",
+            secret_hash="ab" * 32,
+            created_at="2026-03-01T09:00:00+00:00",
+            expires_at="2026-04-01T09:00:00+00:00",
+        )
+        with catalog.transaction("admin") as tx:
+            tx.add_token(token)
+        with pytest.raises(NotFoundError), catalog.transaction("admin") as tx:
+            tx.add_token(replace(token, id="fedcba9876543210", user="nobody"))
+        assert catalog.get_token(token.id) == token
+        revoked = replace(token, revoked_at="2026-03-02T09:00:00+00:00", last_used_at="y")
+        with catalog.transaction("admin") as tx:
+            tx.update_token(revoked)
+        assert catalog.tokens(user.name) == [revoked] == catalog.tokens()
+        assert catalog.tokens("someone-else") == []
+        assert catalog.last_change() == 0, "users and tokens are not records"
 
     def test_void_twice_is_refused(self, catalog: Catalog) -> None:
         number = self.issue(catalog, "circ-1").number or ""

@@ -147,7 +147,7 @@ def test_verify_and_reindex_from_the_command_line(root: Path, example_data: Path
     assert json.loads(cli("search", "الدوام", "--json", root=root).stdout)["total"] == 1
     sha = record["files"][0]["sha256"]
     blob = root / "blobs" / sha[:2] / sha[2:4] / sha
-    blob.chmod(0o644)
+    blob.chmod(0o600)  # writable by its owner only: the corruption, not a permission problem
     blob.write_bytes(blob.read_bytes()[:-1] + b"!")
     proc = cli("verify", "--json", root=root)
     assert proc.returncode == 1

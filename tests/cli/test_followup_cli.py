@@ -7,9 +7,10 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from clirun import run_cli as cli
@@ -52,7 +53,7 @@ def letter(root: Path, example_data: Path) -> str:
 def test_refer_answer_half_closed_and_overdue_report(
     root: Path, scan: str, example_data: Path, tmp_path: Path
 ) -> None:
-    today = date.today()
+    today = datetime.now(ZoneInfo("Asia/Baghdad")).date()  # the office's day, as the archive's
     due = (today + timedelta(days=2)).isoformat()
     made = as_json(
         "refer",
@@ -114,7 +115,7 @@ def test_user_errors_exit_1_and_write_nothing(root: Path, scan: str, example_dat
     assert unknown.returncode == 1
     assert unknown.stderr.startswith("docarchive: error: unknown department 'المخازن' (known:")
     assert "Traceback" not in unknown.stderr
-    past = (date.today() - timedelta(days=1)).isoformat()
+    past = (datetime.now(ZoneInfo("Asia/Baghdad")).date() - timedelta(days=1)).isoformat()
     late = cli("refer", scan, "--to", LEGAL, "--instruction", "x", "--due", past, root=root)
     assert late.returncode == 1
     assert f"the due date {past} is in the past" in late.stderr

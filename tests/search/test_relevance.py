@@ -12,6 +12,7 @@ dates. Every query lists the records it must return in its top 10.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -285,24 +286,46 @@ JUDGMENTS: list[tuple[str, dict[str, Any], set[str]]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Archive, dict[str, str]]]:
-    root = tmp_path_factory.mktemp("relevance") / "archive"
-    with Archive.open(root, issue_pdf=False) as arc:
-        import json
+#: Every index backend; PostgreSQL's keeps the index in the catalog's database (a real
+#: server, started once per session).
+BACKENDS = ["tantivy", "whoosh", "postgresql"]
 
-        data = json.loads((EXAMPLES / "circular.json").read_text("utf-8"))
-        own = {
-            "circular": arc.issue("circular", data).id,
-            "scan": arc.ingest_scan(EXAMPLES / "scans" / "monthly_report.pdf").id,
-        }
-        with arc.catalog.transaction("relevance-test") as tx:
-            for record in Corpus(seed=42).records(GENERATED):
-                tx.add_record(record)
-            for record in JUDGED:
-                tx.add_record(record)
-        arc.catch_up()
-        yield arc, own
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def archive(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Archive, dict[str, str]]]:
+    root = tmp_path_factory.mktemp("relevance") / "archive"
+    options: dict[str, Any] = {}
+    if request.param == "postgresql":
+        from services import new_database
+
+        url = new_database(request.getfixturevalue("postgres_server"))
+        index, options = url, {"catalog": url}
+    else:
+        index = f"{request.param}://{root / 'index'}"
+    with open_archive(root, index, **options) as arc:
+        yield arc, fill(arc)
+
+
+def open_archive(root: Path, index: str | None = None, **options: Any) -> Archive:
+    return Archive.open(root, issue_pdf=False, index=index, **options)
+
+
+def fill(arc: Archive) -> dict[str, str]:
+    """Put the judged letters, the generated ones and the project's own into ``arc``."""
+    data = json.loads((EXAMPLES / "circular.json").read_text("utf-8"))
+    own = {
+        "circular": arc.issue("circular", data).id,
+        "scan": arc.ingest_scan(EXAMPLES / "scans" / "monthly_report.pdf").id,
+    }
+    with arc.catalog.transaction("relevance-test") as tx:
+        for record in Corpus(seed=42).records(GENERATED):
+            tx.add_record(record)
+        for record in JUDGED:
+            tx.add_record(record)
+    arc.catch_up()
+    return own
 
 
 def _ids(archive: Archive, own: dict[str, str], query: str, **options: Any) -> list[str]:

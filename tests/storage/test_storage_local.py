@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import grp
 import gzip
 import hashlib
 import io
@@ -11,11 +12,14 @@ import re
 import stat
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from docarchive.errors import ConfigurationError, StorageError
+from docarchive.permissions import Policy
 from docarchive.storage import open_storage
 from docarchive.storage.base import BlobStorage
 from docarchive.storage.local import LocalStorage
@@ -31,7 +35,7 @@ class TestLocalStorage(StorageConformance):
         path = storage.path / key[:2] / key[2:4] / key
         path.chmod(0o644)
         path.write_bytes(data)
-        path.chmod(0o444)
+        path.chmod(0o400)
 
 
 @pytest.fixture
@@ -53,7 +57,46 @@ def test_layout_is_ab_cd_sha(store: LocalStorage) -> None:
 
 def test_blob_file_is_read_only(store: LocalStorage) -> None:
     key = store.put(b"read only").sha256
-    assert stat.S_IMODE(blob_path(store, key).stat().st_mode) == 0o444
+    assert stat.S_IMODE(blob_path(store, key).stat().st_mode) == 0o400  # owner only, read only
+
+
+@pytest.fixture
+def umask_000() -> Iterator[None]:
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def _modes_below(folder: Path) -> dict[str, set[int]]:
+    found: dict[str, set[int]] = {"folder": set(), "file": set()}
+    for path in [folder, *folder.rglob("*")]:
+        found["folder" if path.is_dir() else "file"].add(stat.S_IMODE(path.lstat().st_mode))
+    return found
+
+
+@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named-temporary"])
+def test_blobs_and_their_folders_are_private_whatever_the_umask(
+    tmp_path: Path, umask_000: None, unnamed: bool
+) -> None:
+    store = LocalStorage(tmp_path / "deep" / "blobs")
+    store._unnamed = unnamed and store._unnamed  # the fallback of file systems without it
+    store.put(b"a small letter")
+    store.put(io.BytesIO(os.urandom(300_000)))  # through the hashing thread
+    assert _modes_below(tmp_path / "deep") == {"folder": {0o700}, "file": {0o400}}
+
+
+def test_a_group_policy_gives_blobs_to_that_group_only(
+    tmp_path: Path, umask_000: None, accounts: Any
+) -> None:
+    store = LocalStorage(tmp_path / "blobs")
+    store.permissions = Policy.of(accounts.group, "write")
+    key = store.put(b"a letter the group may read").sha256
+    gid = grp.getgrnam(accounts.group).gr_gid
+    assert _modes_below(store.path) == {"folder": {0o2770}, "file": {0o440}}
+    assert {p.lstat().st_gid for p in [store.path, *store.path.rglob("*")]} == {gid}
+    assert store.get(key) == b"a letter the group may read"
 
 
 def test_same_bytes_again_leaves_the_file_alone(store: LocalStorage) -> None:

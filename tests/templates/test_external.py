@@ -544,7 +544,7 @@ def test_fields_beyond_the_limits_are_refused_quickly(body: str):
     assert ref.kind == "limit"
     with pytest.raises(TemplateError, match=r"^doc: refused: word/document\.xml: (more than|fi)"):
         strip_external(data, "doc")
-    assert time.monotonic() - started < 10  # was quadratic: minutes and gigabytes
+    assert time.monotonic() - started < 60  # was quadratic: many minutes and gigabytes
 
 
 def test_stripping_many_fields_is_linear():
@@ -553,7 +553,7 @@ def test_stripping_many_fields_is_linear():
     data = _docx(body=f"<w:p>{simple * 40_000}</w:p>" + nested * 300)
     started = time.monotonic()
     stripped = strip_external(data, "doc")
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 60  # quadratic took many minutes
     assert find_external(stripped) == []
     assert docx_text(stripped).count("cached") == 40_300
 
