@@ -323,3 +323,18 @@ def test_a_forked_child_does_not_keep_the_parents_libreoffice_alive(tmp_path: Pa
         finally:
             os.kill(child, signal.SIGKILL)
             proc.kill()
+
+
+def test_batch_mode_converts_with_a_fresh_soffice_per_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("DOCARCHIVE_PDF_MODE", "batch")
+    try:
+        with Archive.open(tmp_path / "a") as archive:
+            assert archive.settings.pdf.mode == "batch"
+            pdf = archive.render("decision", example("decision"), format="pdf")
+            pool = shared_converter()
+            assert pool.mode == "batch" and pool.resident == []  # no LibreOffice kept
+        assert example("decision")["subject"] in pdf_text(_write(tmp_path, pdf))
+    finally:
+        shared_converter(mode="resident")  # the process's converter as the other tests know it
