@@ -30,14 +30,13 @@ argument > ``DOCARCHIVE_*`` environment variable > ``docarchive.toml`` > default
     [limits]               # see docarchive.limits
     pdf_pages = 2000
 
+    [security]             # see docarchive.permissions: owner only unless a group is named
+    group = "docarchive"   # this group may read what the archive writes
+    group_access = "read"  # or "write": its members may write too
     [pdf]                  # the official PDF: see docarchive.templates.resident
     mode = "resident"      # LibreOffice kept running; "batch": a fresh soffice per call
     converters = 1         # LibreOffice instances working at once; "auto": one per core
     timeout_seconds = 60   # per document; a hung LibreOffice is killed and restarted
-
-    [security]             # see docarchive.permissions: owner only unless a group is named
-    group = "docarchive"   # this group may read what the archive writes
-    group_access = "read"  # or "write": its members may write too
 
     [followup]             # referral and follow-up: see docarchive.followup
     working_days = true
@@ -98,9 +97,9 @@ _TABLES = {
     "templates",
     "issue",
     "followup",
-    "pdf",
     "server",
     "security",
+    "pdf",
 }
 _SECURITY = ("group", "group_access")
 
@@ -195,12 +194,12 @@ class Settings:
     stamp_key_file: Path | None = None
     reservation_timeout_s: float = 600
     followup: FollowupSettings = field(default_factory=FollowupSettings)
-    pdf: PdfSettings = field(default_factory=PdfSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     #: ``[security] group``: the one group that may read (``group_access = "read"``) or
     #: read and write (``"write"``) what the archive writes; None: owner only.
     group: str | None = None
     group_access: str = "read"
+    pdf: PdfSettings = field(default_factory=PdfSettings)
 
     @property
     def permissions(self) -> Policy:
@@ -372,10 +371,10 @@ class Settings:
             stamp_key_file=(base / str(issue["key_file"])) if issue.get("key_file") else None,
             reservation_timeout_s=_seconds(issue.get("reservation_timeout_seconds", 600)),
             followup=FollowupSettings.from_settings(_table(doc, "followup")),
-            pdf=PdfSettings.from_settings(_table(doc, "pdf"), environ),
             server=ServerSettings.from_settings(_table(doc, "server")),
             group=group,
             group_access=group_access,
+            pdf=PdfSettings.from_settings(_table(doc, "pdf"), environ),
         )
 
     def write(

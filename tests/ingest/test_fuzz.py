@@ -16,6 +16,7 @@ import io
 import json
 import os
 import random
+import sys
 from pathlib import Path
 
 import fuzz
@@ -210,8 +211,19 @@ def test_parsing_a_mutated_mail_only_ever_raises_ingest_error(seed: int):
 
 class _Kit:  # the samples for the property tests, made once (no fixtures in @given)
     def __init__(self) -> None:
-        import conftest as ingest_conftest  # tests/ingest/conftest.py: the mail builders
+        # tests/ingest/conftest.py, the mail builders, by its path: ``import conftest``
+        # gives whichever conftest was imported first (tests/conftest.py in a full run)
+        import importlib.util
 
+        spec = importlib.util.spec_from_file_location(
+            "ingest_conftest", Path(__file__).with_name("conftest.py")
+        )
+        assert spec is not None and spec.loader is not None
+        ingest_conftest = sys.modules.get("ingest_conftest")
+        if ingest_conftest is None:
+            ingest_conftest = importlib.util.module_from_spec(spec)
+            sys.modules["ingest_conftest"] = ingest_conftest  # its dataclasses look it up
+            spec.loader.exec_module(ingest_conftest)
         self.mail = ingest_conftest.build_mail
         self.pdf = ingest_conftest.pdf_bytes
 
