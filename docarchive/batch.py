@@ -180,9 +180,18 @@ class _InRowOrder(Numbers):
 
     def __init__(self, numbers: Numbers) -> None:  # the archive's own, whatever it holds
         self.__dict__.update(vars(numbers))
+        self._numbers = numbers
         self._turn = 0
         self._moved = threading.Condition()
         self._row = threading.local()
+
+    @property
+    def heartbeat(self) -> Any:
+        """The archive's own lease on the catalog (one per process), not one of ours."""
+        return self._numbers.heartbeat
+
+    def close(self) -> None:
+        """Nothing of ours to close: the lease is the archive's."""
 
     def begin(self, ticket: int) -> None:
         """The calling thread now works on the row of turn ``ticket``."""

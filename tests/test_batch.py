@@ -339,3 +339,13 @@ def test_cli_issues_a_batch(
 
 def test_the_batch_result_shape() -> None:
     assert IssueBatch("circular").to_dict() == {"issued": [], "failed": []}
+
+
+def test_a_batch_holds_its_numbers_under_the_archives_one_lease(tmp_path: Path) -> None:
+    from docarchive.batch import _InRowOrder
+
+    with Archive.open(tmp_path / "archive") as archive:
+        in_order = _InRowOrder(archive._numbers)
+        assert in_order.heartbeat is archive._numbers.heartbeat  # one lease per process
+        archive.issue_many("circular", [circular(subject=s) for s in SUBJECTS[:3]])
+        assert [e.status for e in archive.register("circular")] == ["issued"] * 3
