@@ -729,6 +729,10 @@ class _Strings(dict[str, str]):
 
 
 _STRINGS = {True: _Strings(True), False: _Strings(False)}
+#: Runs of text remembered per chain (some 600 bytes each, with their words): emptied when
+#: full, which frequent words survive by coming straight back (a million letters of the
+#: benchmark's corpus hold tens of millions of distinct runs).
+_STRINGS_LIMIT = 250_000
 
 
 def index_strings(text: str, stemmed: bool = True) -> tuple[str, str, str]:
@@ -745,7 +749,7 @@ def index_strings(text: str, stemmed: bool = True) -> tuple[str, str, str]:
     per run, with no Python code run per word.
     """
     cache = _STRINGS[stemmed]
-    if len(cache) > _CACHE_LIMIT or len(cache.words) > _CACHE_LIMIT:
+    if len(cache) > _STRINGS_LIMIT or len(cache.words) > _STRINGS_LIMIT:
         cache.reset()  # never in the middle of a text: its three strings need its runs
     chunks = text.split()
     whole = " ".join(map(cache.__getitem__, chunks))

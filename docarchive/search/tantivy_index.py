@@ -401,7 +401,7 @@ class TantivyIndex(SearchIndex):
         text_limit: int = 2_000_000,
         heap_mb: int = 64,
         threads: int = 1,
-        rebuild_heap_mb: int = 512,
+        rebuild_heap_mb: int = 256,
     ) -> None:
         self.path = Path(path).absolute()
         self.url = f"tantivy://{quote(str(self.path))}"
@@ -432,7 +432,7 @@ class TantivyIndex(SearchIndex):
             values = {k: int(v) for k, v in options.items()}
         except ValueError:
             raise ConfigurationError(f"tantivy:// options must be numbers: {url}") from None
-        if values.get("heap_mb", 64) < 16 or values.get("rebuild_heap_mb", 512) < 16:
+        if values.get("heap_mb", 64) < 16 or values.get("rebuild_heap_mb", 256) < 16:
             raise ConfigurationError(f"tantivy:// heap_mb must be 16 or more: {url}")
         if not 1 <= values.get("threads", 1) <= 8:
             raise ConfigurationError(f"tantivy:// threads must be 1 to 8: {url}")

@@ -125,7 +125,7 @@ def test_the_term_cache_is_emptied_between_texts_never_inside_one(
     runs gone (the exact forms and parts are read after the whole terms)."""
     from docarchive.search import analysis
 
-    monkeypatch.setattr(analysis, "_CACHE_LIMIT", 3)
+    monkeypatch.setattr(analysis, "_STRINGS_LIMIT", 3)
     text = "قرر السيد مدير الدائرة المالية صرف المستحقات 17/2026 للموظفين"
     expected = index_strings(text)
     for _ in range(3):
