@@ -15,7 +15,16 @@ from typing import Any
 
 from ..records import Classification, Record
 
-__all__ = ["Hit", "IndexBusy", "IndexCorrupt", "Query", "SearchIndex", "SearchResult"]
+__all__ = [
+    "Hit",
+    "IndexBusy",
+    "IndexCorrupt",
+    "Query",
+    "SearchIndex",
+    "SearchResult",
+    "parse_when",
+    "record_date",
+]
 
 
 class IndexBusy(Exception):
@@ -124,3 +133,22 @@ class SearchIndex(ABC):
 
     def close(self) -> None:
         """Release files and connections."""
+
+
+def parse_when(value: str | None) -> datetime | None:
+    """A record's date as every index keeps it: naive, from an ISO string (None if not one)."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
+def record_date(record: Record) -> datetime | None:
+    """The date a record is sorted and filtered by: issued, else received, else created."""
+    for key in ("issued", "received", "created"):
+        when = parse_when(record.dates.get(key))
+        if when is not None:
+            return when
+    return None

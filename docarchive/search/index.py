@@ -62,6 +62,8 @@ from .analysis import (
     raw_tokens,
 )
 from .base import Hit, IndexBusy, IndexCorrupt, Query, SearchIndex, SearchResult
+from .base import parse_when as _when
+from .base import record_date as _date_of
 from .query import parse_query, query_parser
 from .scoring import FastBM25F
 
@@ -128,23 +130,6 @@ def _schema() -> fields.Schema:
         received=fields.DATETIME,
         date=fields.COLUMN(columns.NumericColumn("q", default=0)),
     )
-
-
-def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=None)
-    except ValueError:
-        return None
-
-
-def _date_of(record: Record) -> datetime | None:
-    for key in ("issued", "received", "created"):
-        when = _when(record.dates.get(key))
-        if when is not None:
-            return when
-    return None
 
 
 def _stamp(when: datetime) -> int:

@@ -48,6 +48,7 @@ from ..errors import ConfigurationError, SearchError
 from ..records import Record
 from .analysis import exact_form, index_strings, indexed_terms, raw_tokens
 from .base import Hit, IndexBusy, IndexCorrupt, Query, SearchIndex, SearchResult
+from .base import parse_when as _when
 from .index import FACETS, _schema, make_snippet
 from .query import EXACT_FACTOR, parse_tree, query_parser
 from .sync import with_referrals
@@ -120,15 +121,6 @@ def tsvector(terms: Iterable[str], *, weight_first: int = 0, extra: Iterable[str
     for term in extra:
         positions.setdefault(term, []).append("1")
     return " ".join(f"{_lexeme(t)}:{','.join(p[:256])}" for t, p in positions.items())
-
-
-def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=None)
-    except ValueError:
-        return None
 
 
 def row_of(record: Record, text_limit: int = 2_000_000) -> tuple[Any, ...]:

@@ -66,6 +66,8 @@ from ..errors import ConfigurationError, SearchError
 from ..records import Record
 from .analysis import exact_form, index_strings
 from .base import Hit, IndexBusy, IndexCorrupt, Query, SearchIndex, SearchResult
+from .base import parse_when as _when
+from .base import record_date as _date_of
 from .index import FACETS, _schema, make_snippet
 from .query import EXACT_FACTOR, parse_tree, query_parser
 
@@ -113,23 +115,6 @@ SCHEMA = _build_schema()
 
 
 # -- documents -------------------------------------------------------------------------------
-
-
-def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=None)
-    except ValueError:
-        return None
-
-
-def _date_of(record: Record) -> datetime | None:
-    for key in ("issued", "received", "created"):
-        when = _when(record.dates.get(key))
-        if when is not None:
-            return when
-    return None
 
 
 def _stamp(when: datetime) -> int:

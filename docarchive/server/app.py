@@ -18,8 +18,6 @@ import logging
 import os
 import re
 import threading
-import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from datetime import date
 from pathlib import Path
@@ -47,6 +45,7 @@ from ..errors import (
     TemplateError,
 )
 from ..records import Classification, Record
+from .sessions import LoginLimiter, TooManyAttempts, start_session
 from .uploads import ingest_uploads
 
 __all__ = ["ApiError", "create_app"]
@@ -97,41 +96,6 @@ def _from_library(exc: DocArchiveError) -> tuple[int, str]:
         if isinstance(exc, cls):
             return status, code
     return 400, "bad_request"
-
-
-class _LoginLimiter:
-    """Failed logins per user name and per client address in a sliding window."""
-
-    def __init__(self, attempts: int, window_s: float) -> None:
-        self.attempts, self.window = attempts, window_s
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        seen = self._failures.setdefault(key, deque())
-        while seen and seen[0] <= now - self.window:
-            seen.popleft()
-        return seen
-
-    def blocked(self, *keys: str) -> float:
-        """Seconds until another attempt is allowed (0: allowed now)."""
-        now = time.monotonic()
-        with self._lock:
-            waits = [
-                seen[0] + self.window - now
-                for key in keys
-                if len(seen := self._recent(key, now)) >= self.attempts
-            ]
-        return max(waits, default=0.0)
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
-            if len(self._failures) > 100_000:  # forget the quiet ones
-                for key in [k for k, v in self._failures.items() if not v]:
-                    del self._failures[key]
 
 
 class _BodyLimit:
@@ -227,7 +191,7 @@ def create_app(archive_opener: Callable[[], Archive] | Archive | None = None) ->
     else:
         archive = Archive.open(os.environ.get("DOCARCHIVE_ROOT") or None)
     server = archive.settings.server
-    limiter = _LoginLimiter(server.login_attempts, server.login_window_seconds)
+    limiter = LoginLimiter(server.login_attempts, server.login_window_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -359,24 +323,14 @@ def create_app(archive_opener: Callable[[], Archive] | Archive | None = None) ->
         """A token for the session (``[server] session_hours``); failed attempts are
         limited per user name and per client address."""
         client = request.client.host if request.client else "?"
-        keys = (f"user:{name}", f"addr:{client}")
-        wait = limiter.blocked(*keys)
-        if wait > 0:
-            raise ApiError(
-                429,
-                "too_many_attempts",
-                f"too many failed logins; try again in {int(wait) + 1} s",
-                {"retry-after": str(int(wait) + 1)},
-            )
         try:
-            with lock:
-                user = archive.login(name, password)
-                session = archive.settings.server.session_hours
-                made = archive.create_token(
-                    user.name, label="login", expires_days=session / 24, actor=user.name
-                )
+            user, made = start_session(
+                archive, lock, limiter, name, password, client, label="login"
+            )
+        except TooManyAttempts as busy:
+            wait = str(int(busy.wait) + 1)
+            raise ApiError(429, "too_many_attempts", str(busy), {"retry-after": wait}) from None
         except AccessDeniedError as exc:
-            limiter.failed(*keys)
             raise ApiError(401, "unauthorized", str(exc)) from None
         return {"token": made.token, "expires_at": made.info.expires_at, "user": user.to_dict()}
 

@@ -37,6 +37,7 @@ from ...accounts import User
 from ...archive import Archive
 from ...errors import AccessDeniedError, DocArchiveError, MissingFieldError, NotFoundError
 from ...records import Classification, Record
+from ..sessions import TooManyAttempts, start_session
 from ..uploads import ingest_uploads
 from .charts import department_bars
 from .i18n import LANGUAGES, field_name, kind_name, words
@@ -209,22 +210,17 @@ def add_pages(app: FastAPI, archive: Archive, lock: threading.RLock) -> None:
         form = await form_of(request)
         name, password = str(form.get("name", ""))[:64], str(form.get("password", ""))[:1024]
         target = _local(str(form.get("next") or "")) or "/search"
-        limiter = app.state.limiter
         client = request.client.host if request.client else "?"
-        keys = (f"user:{name}", f"addr:{client}")
         t = words(lang_of(request))
-        if limiter.blocked(*keys) > 0:
-            return page(request, "login.html", 429, next=target, error=t["error"] + ": 429")
         try:
-            with lock:
-                user = archive.login(name, password)
-                hours = archive.settings.server.session_hours
-                made = archive.create_token(
-                    user.name, label="web session", expires_days=hours / 24, actor=user.name
-                )
+            _, made = start_session(
+                archive, lock, app.state.limiter, name, password, client, label="web session"
+            )
+        except TooManyAttempts:
+            return page(request, "login.html", 429, next=target, error=t["error"] + ": 429")
         except AccessDeniedError as exc:
-            limiter.failed(*keys)
             return page(request, "login.html", 401, next=target, error=str(exc))
+        hours = archive.settings.server.session_hours
         response = RedirectResponse(target, status_code=303)
         _cookie(request, response, SESSION, made.token, max_age=int(hours * 3600))
         response.delete_cookie(CSRF, path="/")
