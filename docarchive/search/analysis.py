@@ -168,13 +168,40 @@ def _normalize_arabic(text: str) -> str:
     return text
 
 
+def _mark_forms() -> dict[int, None]:
+    """Presentation forms that NFKC turns into a space (or tatweel) and marks only: the
+    isolated and medial harakat (U+FE70-U+FE7F) and the shadda ligatures (U+FC5E-U+FC63).
+    Marks are dropped anyway; dropping these first keeps NFKC from putting a space
+    inside a word or a reference number."""
+    table: dict[int, None] = {}
+    for code in [*range(0xFB50, 0xFE00), *range(0xFE70, 0xFF00)]:
+        decomposed = unicodedata.normalize("NFKC", chr(code))
+        if (
+            decomposed != chr(code)
+            and any(unicodedata.category(c) == "Mn" for c in decomposed)
+            and all(
+                c.isspace() or c == "\u0640" or unicodedata.category(c) == "Mn" for c in decomposed
+            )
+        ):
+            table[code] = None
+    return table
+
+
+_MARK_FORMS = _mark_forms()
+
+
+def nfkc(s: str) -> str:
+    """NFKC, with the presentation forms of lone marks dropped first (:func:`_mark_forms`)."""
+    return unicodedata.normalize("NFKC", s.translate(_MARK_FORMS))
+
+
 def normalize_text(s: str) -> str:
     """Normalize a whole string the way the analyzers normalize each token.
 
     NFKC, strip Arabic marks and tatweel, fold Arabic-Indic digits, lowercase
     and unify Arabic letter variants.  No tokenizing, no stop words, no stemming.
     """
-    text = unicodedata.normalize("NFKC", s)
+    text = nfkc(s)
     text = _fold_digits(_strip_marks(text)).lower()
     return _normalize_arabic(text)
 
@@ -459,7 +486,7 @@ class UnicodeNormalizeFilter(Filter):  # type: ignore[misc]
         form = self.form
         for t in tokens:
             original = t.text
-            text = unicodedata.normalize(form, original)
+            text = nfkc(original) if form == "NFKC" else unicodedata.normalize(form, original)
             if text == original:
                 yield t
             elif _TOKEN_RE.fullmatch(text) or not _TOKEN_RE.fullmatch(original):
@@ -649,7 +676,7 @@ def word_terms(raw: str, stemmed: bool, strict_lucene: bool = False) -> tuple[Pa
         if u in _DEFAULT_STOPS:
             return ()
         return (((arabic_stem(u, strict_lucene), u),),)
-    text = unicodedata.normalize("NFKC", raw)
+    text = nfkc(raw)
     if text == raw or _TOKEN_RE.fullmatch(text) or not _TOKEN_RE.fullmatch(raw):
         units = [text]
     else:
