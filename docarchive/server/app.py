@@ -22,7 +22,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mutabl
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import Body, Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -46,7 +45,7 @@ from ..errors import (
 )
 from ..records import Classification, Record
 from .sessions import LoginLimiter, TooManyAttempts, start_session
-from .uploads import ingest_uploads
+from .uploads import content_disposition, ingest_uploads
 
 __all__ = ["ApiError", "create_app"]
 
@@ -169,13 +168,6 @@ _SECURITY_HEADERS = {
     "cross-origin-resource-policy": "same-origin",
     "cache-control": "no-store",
 }
-
-
-def _content_disposition(name: str) -> str:
-    """RFC 6266: an ASCII fallback and the UTF-8 name in ``filename*``."""
-    fallback = name.encode("ascii", "replace").decode("ascii").replace("?", "_")
-    fallback = re.sub(r'["\\\r\n]', "_", fallback) or "file"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def create_app(archive_opener: Callable[[], Archive] | Archive | None = None) -> FastAPI:
@@ -460,7 +452,7 @@ def create_app(archive_opener: Callable[[], Archive] | Archive | None = None) ->
         return Response(
             data,
             media_type=ref.media_type or "application/octet-stream",
-            headers={"content-disposition": _content_disposition(ref.name or ref.role)},
+            headers={"content-disposition": content_disposition(ref.name or ref.role)},
         )
 
     @app.get(API + "/records/{ref:path}", tags=["read"])

@@ -13,10 +13,11 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
 
-__all__ = ["ingest_uploads", "upload_name"]
+__all__ = ["content_disposition", "ingest_uploads", "upload_name"]
 
 SAFE_NAME = re.compile(r"[^\w.\- ()]+")
 
@@ -55,3 +56,11 @@ def ingest_uploads(
         for item in result.get(key, []):
             item["file"] = names.get(str(item.get("file")), Path(str(item.get("file"))).name)
     return result
+
+
+def content_disposition(name: str, kind: str = "attachment") -> str:
+    """RFC 6266: ``kind`` (attachment or inline), an ASCII fallback and the UTF-8 name in
+    ``filename*``, so Arabic names reach the browser whole."""
+    fallback = name.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    fallback = re.sub(r'["\\\r\n]', "_", fallback) or "file"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -170,3 +170,19 @@ def test_stamps_carry_the_check_page_address(tmp_path: Path, circular_data: dict
             shown = client.get(path)
             assert shown.status_code == 200 and "كتاب صحيح" in shown.text
             assert record.subject not in shown.text
+
+
+def test_a_thumbnail_that_cannot_be_made_is_404_not_500(
+    api: Api, make_pdf: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import docarchive.server.web.pages as pages
+
+    scan = api.archive.ingest_scan(make_pdf("t.pdf", ["A letter"]), subject="كتاب وارد")
+
+    def broken(data: bytes, media_type: str) -> bytes:
+        raise RuntimeError("PdfiumError: Failed to load page.")
+
+    monkeypatch.setattr(pages, "_thumbnail", broken)
+    clerk = _logged_in(api, "layla")
+    assert clerk.get(f"/records/{scan.id}/thumb.png").status_code == 404
+    assert clerk.get(f"/records/{scan.id}").status_code == 200, "the record page still opens"

@@ -17,6 +17,7 @@ import hmac
 import html
 import io
 import json
+import logging
 import re
 import secrets
 import tempfile
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import jinja2
 from fastapi import FastAPI, Request
@@ -38,11 +39,13 @@ from ...archive import Archive
 from ...errors import AccessDeniedError, DocArchiveError, MissingFieldError, NotFoundError
 from ...records import Classification, Record
 from ..sessions import TooManyAttempts, start_session
-from ..uploads import ingest_uploads
+from ..uploads import content_disposition, ingest_uploads
 from .charts import department_bars
 from .i18n import LANGUAGES, field_name, kind_name, words
 
 __all__ = ["add_pages"]
+
+log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 FONTS = HERE.parent.parent / "fonts"
@@ -81,14 +84,19 @@ def add_pages(app: FastAPI, archive: Archive, lock: threading.RLock) -> None:
     # -- the request's person, language and CSRF token ------------------------------------------
 
     def viewer(request: Request) -> User | None:
+        """The logged-in person, authenticated once per request (kept on its state)."""
+        if hasattr(request.state, "viewer"):
+            return request.state.viewer  # type: ignore[no-any-return]
         token = request.cookies.get(SESSION)
-        if not token:
-            return None
-        try:
-            with lock:
-                return archive.authenticate(token)
-        except AccessDeniedError:
-            return None
+        user = None
+        if token:
+            try:
+                with lock:
+                    user = archive.authenticate(token)
+            except AccessDeniedError:
+                user = None
+        request.state.viewer = user
+        return user
 
     def needs(request: Request, permission: str = "read") -> User:
         user = viewer(request)
@@ -323,7 +331,11 @@ def add_pages(app: FastAPI, archive: Archive, lock: threading.RLock) -> None:
         if not target.is_file():
             with lock:
                 data = archive.blob(source.sha256)
-            png = _thumbnail(data, source.media_type)
+            try:  # the file was archived, but a renderer may still fail on it
+                png = _thumbnail(data, source.media_type)
+            except Exception:
+                log.warning("no thumbnail for record %s", record.id, exc_info=True)
+                raise _Gone from None
             policy = archive.settings.permissions
             policy.folder(cache)
             with tempfile.NamedTemporaryFile(dir=cache, delete=False, suffix=".part") as tmp:
@@ -346,11 +358,8 @@ def add_pages(app: FastAPI, archive: Archive, lock: threading.RLock) -> None:
             data = archive.blob(f.sha256)
         inline = f.media_type == "application/pdf" and not request.query_params.get("download")
         disposition = "inline" if inline else "attachment"
-        name = f.name or f.role
-        fallback = re.sub(r"[^A-Za-z0-9._-]", "_", name) or "file"
         headers = {
-            "content-disposition": f'{disposition}; filename="{fallback}"; '
-            f"filename*=UTF-8''{quote(name, safe='')}",
+            "content-disposition": content_disposition(f.name or f.role, disposition),
             "x-frame-options": "SAMEORIGIN",
             "content-security-policy": "default-src 'none'; frame-ancestors 'self'",
             "cache-control": "private, no-store",
