@@ -7,10 +7,16 @@ cannot be recomputed. It remembers the last catalog change it applied
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import os
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from ..records import Classification, Record
@@ -22,6 +28,7 @@ __all__ = [
     "Query",
     "SearchIndex",
     "SearchResult",
+    "lock_file",
     "parse_when",
     "record_date",
 ]
@@ -152,3 +159,32 @@ def record_date(record: Record) -> datetime | None:
         if when is not None:
             return when
     return None
+
+
+@contextmanager
+def lock_file(
+    path: Path, *, exclusive: bool = True, wait: float = 30.0, poll: float = 0.02
+) -> Iterator[int]:
+    """Hold the lock file ``path`` (flock, created owner-only), waiting up to ``wait``
+    seconds for other processes; :class:`IndexBusy` when they keep it. Yields its fd."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, mode)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise IndexBusy(str(path.parent)) from None
+                time.sleep(poll)
+        try:
+            yield fd
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

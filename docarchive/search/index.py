@@ -32,15 +32,12 @@ archive answers by rebuilding.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import json
 import logging
 import os
 import pickle
 import struct
 import tempfile
-import time
 import zlib
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
@@ -61,7 +58,7 @@ from .analysis import (
     indexed_terms,
     raw_tokens,
 )
-from .base import Hit, IndexBusy, IndexCorrupt, Query, SearchIndex, SearchResult
+from .base import Hit, IndexBusy, IndexCorrupt, Query, SearchIndex, SearchResult, lock_file
 from .base import parse_when as _when
 from .base import record_date as _date_of
 from .query import parse_query, query_parser
@@ -277,29 +274,12 @@ class WhooshIndex(SearchIndex):
         if self._lock_fd is not None:
             yield
             return
-        self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
-        deadline = time.monotonic() + wait
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, mode)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                        raise
-                    if time.monotonic() >= deadline:
-                        raise IndexBusy(str(self.path)) from None
-                    time.sleep(0.02)
+        with lock_file(self.path / LOCK_FILE, exclusive=exclusive, wait=wait) as fd:
             self._lock_fd = fd
             try:
                 yield
             finally:
                 self._lock_fd = None
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
 
     # -- state ------------------------------------------------------------------------------
 

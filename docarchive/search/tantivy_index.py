@@ -41,15 +41,12 @@ archive answers by rebuilding.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import fnmatch
 import json
 import logging
 import os
 import shutil
 import tempfile
-import time
 import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -65,7 +62,7 @@ from whoosh.util.times import datetime_to_long
 from ..errors import ConfigurationError, SearchError
 from ..records import Record
 from .analysis import exact_form, index_strings
-from .base import Hit, IndexBusy, IndexCorrupt, Query, SearchIndex, SearchResult
+from .base import Hit, IndexBusy, IndexCorrupt, Query, SearchIndex, SearchResult, lock_file
 from .base import parse_when as _when
 from .base import record_date as _date_of
 from .index import FACETS, _schema, make_snippet
@@ -431,28 +428,12 @@ class TantivyIndex(SearchIndex):
         if self._lock_fd is not None:
             yield
             return
-        self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + wait
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                        raise
-                    if time.monotonic() >= deadline:
-                        raise IndexBusy(str(self.path)) from None
-                    time.sleep(0.01)
+        with lock_file(self.path / LOCK_FILE, wait=wait, poll=0.01) as fd:
             self._lock_fd = fd
             try:
                 yield
             finally:
                 self._lock_fd = None
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
 
     # -- the manifest -------------------------------------------------------------------------
 
