@@ -158,13 +158,14 @@ class Heartbeat:
         self._generation = 0
         self._closed = False
 
-    def lease(self, renewed_at: str) -> Lease:
-        """The lease of this process (made on first use), as of ``renewed_at``."""
+    def lease(self) -> Lease:
+        """The lease of this process (made on first use). Its renewal time is the
+        catalog's to keep (:meth:`Transaction.hold_lease` and the heartbeat write it)."""
         with self._lock:
             if self._lease is None or self._pid != os.getpid():
                 self._pid = os.getpid()
                 self._thread = None  # a forked child has no heartbeat thread of its own
-                self._lease = Lease(uuid.uuid4().hex, Owner.this_process(), renewed_at)
+                self._lease = Lease(uuid.uuid4().hex, Owner.this_process(), "")
             return self._lease
 
     def beat(self) -> None:

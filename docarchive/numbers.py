@@ -90,7 +90,7 @@ class Numbers:
         office_code = settings.office_code
         period = series.period(when.year)
         heartbeat = self.heartbeat
-        lease = heartbeat.lease(when.isoformat())
+        lease = heartbeat.lease()
         with self.core.catalog.transaction(who) as tx:
             seq = tx.next_number(series.name, office_code, period)
             number = series.format_number(seq, year=when.year, office_code=office_code)
