@@ -52,6 +52,23 @@ class CodeCheck:
             "record": self.record.to_dict(text=False) if self.record else None,
         }
 
+    def public(self) -> dict[str, Any]:
+        """What anyone may be told of a code (the public check page, ``/api/v1/check``):
+        ``genuine``; for a genuine one only the number, kind, office and date of issue
+        (and whether the number was voided), never the subject or the text. Needs the
+        record, so the check is made with the highest clearance."""
+        record = self.record
+        if not self.genuine or record is None:
+            return {"genuine": False, "reason": self.reason}
+        return {
+            "genuine": True,
+            "voided": self.voided,
+            "number": self.number,
+            "kind": record.kind,
+            "office": record.office,
+            "issued": (record.dates.get("issued") or "")[:10],
+        }
+
 
 class Numbers:
     """Reservations, voids, registers and verification codes of one archive."""

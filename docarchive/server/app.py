@@ -294,17 +294,7 @@ def create_app(archive_opener: Callable[[], Archive] | Archive | None = None) ->
         kind, office and date of issue only; never the subject or the text."""
         with lock:
             found = the_archive().check_code(code[:200], clearance=max(Classification))
-        if not found.genuine or found.record is None:
-            return {"genuine": False, "reason": found.reason}
-        record = found.record
-        return {
-            "genuine": True,
-            "voided": found.voided,
-            "number": found.number,
-            "kind": record.kind,
-            "office": record.office,
-            "issued": (record.dates.get("issued") or "")[:10],
-        }
+        return found.public()
 
     @app.post(f"{API}/login", tags=["users"])
     def login(

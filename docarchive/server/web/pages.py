@@ -655,15 +655,7 @@ def add_pages(app: FastAPI, archive: Archive, lock: threading.RLock) -> None:
     def check(request: Request, code: str) -> Response:
         with lock:
             found = archive.check_code(code[:200], clearance=max(Classification))
-        record = found.record
-        shown = {
-            "genuine": found.genuine and record is not None,
-            "voided": found.voided,
-            "number": found.number,
-            "kind": record.kind if record else "",
-            "office": record.office if record else "",
-            "issued": (record.dates.get("issued") or "")[:10] if record else "",
-        }
+        shown = found.public()
         return page(request, "check.html", found=shown, user=None)
 
 
