@@ -111,6 +111,14 @@ class User:
     def may(self, permission: str) -> bool:
         return not self.disabled and permission in PERMISSIONS.get(self.role, frozenset())
 
+    def may_file(self, classification: str | Classification) -> Classification:
+        """A classification this user may give a record: at most their own clearance
+        (AccessDeniedError above it, ConfigurationError for no classification at all)."""
+        level = Classification.parse(classification)
+        if level > self.clearance:
+            raise AccessDeniedError(f"{self.name} cannot file a record as {level.label}")
+        return level
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,

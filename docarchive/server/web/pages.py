@@ -473,9 +473,7 @@ def add_pages(app: FastAPI, archive: Archive, lock: threading.RLock) -> None:
                 request, user, kind, 422, values=values, problems=problems, level=level
             )
         try:
-            chosen = Classification.parse(level)
-            if chosen > user.clearance:
-                raise AccessDeniedError(f"{user.name} cannot file a record as {chosen.label}")
+            chosen = user.may_file(level)
             if form.get("_action") == "preview":
                 with lock:
                     pdf = archive.render(kind, data, format="pdf")
