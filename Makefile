@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-archive
-EXTRAS ?= dev,pdf,postgres,s3,ocr,server
+EXTRAS ?= dev,pdf,postgres,s3,ocr,server,arabic
 DEMO_EXTRAS ?= pdf,ocr
 
 .PHONY: install install-demo install-serve demo serve test lint bench fuzz clean

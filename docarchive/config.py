@@ -38,6 +38,12 @@ argument > ``DOCARCHIVE_*`` environment variable > ``docarchive.toml`` > default
     converters = 1         # LibreOffice instances working at once; "auto": one per core
     timeout_seconds = 60   # per document; a hung LibreOffice is killed and restarted
 
+    [search]               # the Arabic lexicon: see docarchive.search.lexicon
+    lexicon = "auto"       # built-in words, and arramooz's nouns when installed; or "off"
+    words = ["الكرخ"]      # words that exist as written: never cut
+    [search.plurals]       # the office's own broken plurals: plural = singular
+    "سراكيل" = "سركال"
+
     [followup]             # referral and follow-up: see docarchive.followup
     working_days = true
     holidays = ["2026-01-06"]
@@ -75,6 +81,7 @@ from .limits import Limits
 from .numbering import DEFAULT_SERIES, SeriesConfig
 from .permissions import GROUP_ACCESS, Policy
 from .records import Classification
+from .search.lexicon import LexiconSettings
 from .server.settings import ServerSettings
 from .stamping import StampStyle
 
@@ -100,6 +107,7 @@ _TABLES = {
     "server",
     "security",
     "pdf",
+    "search",
 }
 _SECURITY = ("group", "group_access")
 
@@ -195,6 +203,8 @@ class Settings:
     reservation_timeout_s: float = 600
     followup: FollowupSettings = field(default_factory=FollowupSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    #: ``[search]``: the lexicon of the analysis chain (:mod:`docarchive.search.lexicon`).
+    search: LexiconSettings = field(default_factory=LexiconSettings)
     #: ``[security] group``: the one group that may read (``group_access = "read"``) or
     #: read and write (``"write"``) what the archive writes; None: owner only.
     group: str | None = None
@@ -372,6 +382,7 @@ class Settings:
             reservation_timeout_s=_seconds(issue.get("reservation_timeout_seconds", 600)),
             followup=FollowupSettings.from_settings(_table(doc, "followup")),
             server=ServerSettings.from_settings(_table(doc, "server")),
+            search=LexiconSettings.from_settings(_table(doc, "search")),
             group=group,
             group_access=group_access,
             pdf=PdfSettings.from_settings(_table(doc, "pdf"), environ),

@@ -18,6 +18,7 @@ from .errors import AccessDeniedError, NotFoundError
 from .permissions import LocalFiles, Policy, adopt
 from .records import Classification, Record
 from .search import SearchIndex
+from .search.analysis import use_lexicon
 from .search.sync import IndexSync
 from .storage import BlobStorage
 
@@ -42,6 +43,7 @@ class Core:
     files: LocalFiles = field(init=False)
 
     def __post_init__(self) -> None:
+        self.analysis()
         self.permissions = self.settings.permissions
         adopt(self.storage, self.permissions)
         self.files = LocalFiles.of(
@@ -58,8 +60,14 @@ class Core:
             current = current.replace(tzinfo=self.settings.tz)
         return current.astimezone(self.settings.tz)
 
+    def analysis(self) -> None:
+        """Make this archive's lexicon the one the analysis chain uses in this process (a
+        no-op when it is already): before every use of the index."""
+        use_lexicon(self.settings.search)
+
     def catch_up(self) -> int:
         """Bring the index up to the catalog's last change (see :class:`IndexSync`)."""
+        self.analysis()
         return self.sync.catch_up()
 
     def actor(self, actor: str | None) -> str:

@@ -33,7 +33,7 @@ import pickle
 import re
 import unicodedata
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -50,6 +50,9 @@ from whoosh.formats import Positions
 from whoosh.lang.porter import stem as porter_stem
 from whoosh.system import _INT_SIZE, pack_uint, unpack_uint
 
+from .lexicon import Lexicon, LexiconSettings
+from .lexicon import load as load_lexicon
+
 __all__ = [
     "ARABIC_STOP_WORDS",
     "REFERENCE_PATTERN",
@@ -64,6 +67,7 @@ __all__ = [
     "ReferenceFilter",
     "StripMarksFilter",
     "UnicodeNormalizeFilter",
+    "analysis_code",
     "arabic_english_analyzer",
     "arabic_stem",
     "arabic_tokenizer",
@@ -72,9 +76,11 @@ __all__ = [
     "form_code",
     "index_strings",
     "indexed_terms",
+    "lexicon",
     "normalize_text",
     "raw_tokens",
     "raw_words",
+    "use_lexicon",
     "word_terms",
 ]
 
@@ -241,13 +247,109 @@ _COMPOUND_PREFIX_RE = re.compile(f"(?:{'|'.join(_COMPOUND_PREFIXES)})(?=..)", re
 _PREFIX_RE = re.compile(f"(?:{'|'.join(_PREFIXES)})(?=..)", re.DOTALL)
 
 
+#: Proclitics without the article, shortest first (ولجنة is و + لجنة, not ول + جنة):
+#: separated only when what remains is a word the lexicon knows (لتأمين -> تأمين, بتوجيه ->
+#: توجيه; لبنان stays لبنان).
+_PROCLITICS = ("و", "ف", "ب", "ك", "ل", "وب", "وك", "ول", "فب", "فك", "فل")
+_TEH = "ت"
+_HEH = "ه"
+_YEH = "ي"
+_NISBA_FEMININE = "يه"
+
+
+def _known(word: str, lemmas: Mapping[str, str]) -> str | None:
+    """The lemma of ``word``, or of the first known form left as its suffixes come off
+    (Lucene's list, each tried once, in order; a ت left at the end is tried as the ة it
+    stands for: لجنتين -> لجنت -> لجنة; ية as the adjective's ي first: مالية -> مالي,
+    not مال); None when no form is known."""
+    lemma = lemmas.get(word)
+    if lemma is not None:
+        return lemma
+    if word[-1:] not in _SUFFIX_ENDS:
+        return None
+    for suffix in _SUFFIXES:
+        if len(word) >= len(suffix) + 2 and word.endswith(suffix):
+            word = word[: -len(suffix)]
+            if suffix == _NISBA_FEMININE:  # إدارية: the adjective إداري before its root
+                lemma = lemmas.get(word + _YEH)
+                if lemma is not None:
+                    return lemma
+            lemma = lemmas.get(word)
+            if lemma is None and word.endswith(_TEH):
+                lemma = lemmas.get(word[:-1] + _HEH)
+            if lemma is not None:
+                return lemma
+    return None
+
+
+def _is_tafeel(word: str) -> bool:
+    """تفعيل with ن as its last letter (تأمين, تخزين, تدوين): its ين is the word's own."""
+    return len(word) == 5 and word[0] == _TEH and word[3] == "ي" and word[4] == "ن"
+
+
+def _strip_unknown(word: str) -> str:
+    """Lucene's suffix stripping of a word the lexicon does not know, except that a
+    تفعيل noun keeps its ين."""
+    if _is_tafeel(word):
+        return word
+    return _strip_suffixes(word)
+
+
+def _lexicon_stem(word: str, lemmas: Mapping[str, str]) -> str:
+    """Stem one normalized Arabic word with the lexicon's help (see :func:`arabic_stem`)."""
+    lemma = lemmas.get(word)
+    if lemma is None:
+        lemma = _lexicon_lemma(word, lemmas)
+        if lemma is None:  # unknown: light stemming, as without a lexicon
+            found = _COMPOUND_PREFIX_RE.match(word) or _PREFIX_RE.match(word)
+            if found:
+                return _strip_unknown(word[found.end() :])
+            word = _strip_unknown(word)
+            if len(word) >= 5 and word.startswith(_WAW):
+                word = word[1:]
+            return word
+    return lemma
+
+
+def _lexicon_lemma(word: str, lemmas: Mapping[str, str]) -> str | None:
+    """The lemma of a word the lexicon does not know as written, found by taking off an
+    article prefix, a suffix or (only then) a bare proclitic; None when none is found."""
+    found = _COMPOUND_PREFIX_RE.match(word) or _PREFIX_RE.match(word)
+    if found:
+        prefix = found.group()
+        if prefix.endswith("لل"):  # ل + a word that starts with ل (للجان) or with ال
+            lemma = _known(word[len(prefix) - 1 :], lemmas)
+            if lemma is not None:
+                return lemma
+        return _known(word[found.end() :], lemmas)
+    lemma = _known(word, lemmas)
+    if lemma is not None:
+        return lemma
+    for proclitic in _PROCLITICS:
+        if len(word) >= len(proclitic) + 2 and word.startswith(proclitic):
+            lemma = _known(word[len(proclitic) :], lemmas)
+            if lemma is not None:
+                return lemma
+    return None
+
+
 @lru_cache(maxsize=50_000)
 def arabic_stem(word: str, strict_lucene: bool = False) -> str:
-    """Light-stem one normalized Arabic word (Larkey / Lucene ``ArabicStemmer``).
+    """Stem one normalized Arabic word.
 
-    At most one prefix of وال بال كال فال ال لل is removed when two or more
-    letters remain, then the suffixes ها ان ات ون ين يه ه ي are each tried once
-    in that order, each needing two letters left over.
+    With the lexicon (:mod:`docarchive.search.lexicon`, the default): a word the lexicon
+    knows is its lemma (a broken plural its singular: مشاريع -> مشروع, لجان -> لجنة); else
+    the article prefixes come off as below and what remains is looked up, then with its
+    suffixes taken off one by one; a proclitic without the article (و ف ب ك ل and their
+    pairs) comes off only when what remains is known (لتأمين -> تأمين, لبنان stays); a
+    word nothing makes known is light-stemmed as below, except that a تفعيل noun keeps
+    its ين (تخزين is not تخز). An ending that belongs to a known word stays: تأمين is
+    not تام + ين.
+
+    Without a lexicon (``[search] lexicon = "off"``) and with ``strict_lucene``: Larkey
+    light stemming as in Lucene's ``ArabicStemmer``. At most one prefix of وال بال كال
+    فال ال لل is removed when two or more letters remain, then the suffixes ها ان ات ون
+    ين يه ه ي are each tried once in that order, each needing two letters left over.
 
     The bare conjunction و differs from Lucene unless ``strict_lucene`` is set:
     Lucene strips it from any 4+ letter word, which turns وزارة into زار
@@ -258,6 +360,9 @@ def arabic_stem(word: str, strict_lucene: bool = False) -> str:
     prefixes وبال وكال فبال ولل فلل come off first (وبالملاحظات -> ملاحظ).
     """
     if not strict_lucene:
+        lemmas = lexicon().lemmas
+        if lemmas:
+            return _lexicon_stem(word, lemmas)
         found = _COMPOUND_PREFIX_RE.match(word)
         if found:
             return _strip_suffixes(word[found.end() :])
@@ -272,6 +377,55 @@ def arabic_stem(word: str, strict_lucene: bool = False) -> str:
     if len(word) >= 5 and word.startswith(_WAW):
         word = word[1:]
     return word
+
+
+# --------------------------------------------------------------------------
+# The lexicon in use
+# --------------------------------------------------------------------------
+
+_LEXICON_SETTINGS = LexiconSettings()
+_LEXICON: Lexicon | None = None
+#: Lexicons read in this process, by their settings: each is read once.
+_LEXICONS: dict[LexiconSettings, Lexicon] = {}
+
+
+def lexicon() -> Lexicon:
+    """The lexicon in use, read the first time a word is stemmed (once per process)."""
+    global _LEXICON
+    if _LEXICON is None:
+        found = _LEXICONS.get(_LEXICON_SETTINGS)
+        if found is None:
+            found = _LEXICONS[_LEXICON_SETTINGS] = load_lexicon(_LEXICON_SETTINGS, normalize_text)
+        _LEXICON = found
+    return _LEXICON
+
+
+def use_lexicon(settings: LexiconSettings) -> None:
+    """Stem with the lexicon ``settings`` describe (an archive's ``[search]`` table) from
+    now on in this process; a no-op when it is the one in use. The lexicon itself is read
+    when first needed. Every cache of analysed words is emptied on a change."""
+    global _LEXICON_SETTINGS, _LEXICON
+    if settings == _LEXICON_SETTINGS:
+        return
+    _LEXICON_SETTINGS = settings
+    _LEXICON = None
+    arabic_stem.cache_clear()
+    _stem_token.cache_clear()
+    _GROUPS.clear()
+    for strings in _STRINGS.values():
+        strings.reset()
+
+
+#: Raised whenever the chain changes what it makes of a word, beside the lexicon's own
+#: fingerprint: an index made by another chain is rebuilt (:func:`analysis_code`).
+ANALYSIS_REVISION = 2
+
+
+def analysis_code() -> int:
+    """A number below 1,000,000 that stands for the chain in use (its revision and its
+    lexicon): indexes record it and are rebuilt when it changes."""
+    digest = zlib.crc32(f"{ANALYSIS_REVISION}:{lexicon().fingerprint}".encode())
+    return digest % 1_000_000
 
 
 @lru_cache(maxsize=50_000)

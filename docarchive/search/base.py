@@ -31,11 +31,23 @@ __all__ = [
     "lock_file",
     "parse_when",
     "record_date",
+    "schema_code",
 ]
 
 
 class IndexBusy(Exception):
     """Another process holds the index's write lock; the caller can catch up later."""
+
+
+def schema_code(version: int) -> int:
+    """What an index records as its schema: the ``version`` of its layout joined with the
+    analysis chain that made its terms (:func:`~docarchive.search.analysis.analysis_code`:
+    the chain's revision and the lexicon in use). An index whose code differs raises
+    :class:`IndexCorrupt` on open and is rebuilt, so a changed lexicon (an office's own
+    plurals, or a new docarchive's) never leaves terms of two chains in one index."""
+    from .analysis import analysis_code
+
+    return version * 1_000_000 + analysis_code()
 
 
 class IndexCorrupt(Exception):

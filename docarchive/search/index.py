@@ -58,7 +58,16 @@ from .analysis import (
     indexed_terms,
     raw_tokens,
 )
-from .base import Hit, IndexBusy, IndexCorrupt, Query, SearchIndex, SearchResult, lock_file
+from .base import (
+    Hit,
+    IndexBusy,
+    IndexCorrupt,
+    Query,
+    SearchIndex,
+    SearchResult,
+    lock_file,
+    schema_code,
+)
 from .base import parse_when as _when
 from .base import record_date as _date_of
 from .query import parse_query, query_parser
@@ -335,7 +344,7 @@ class WhooshIndex(SearchIndex):
                 files[name] = [size, mtime, self._crc(name)]
         state = {
             "applied": applied,
-            "schema": SCHEMA_VERSION,
+            "schema": schema_code(SCHEMA_VERSION),
             "generation": ix.latest_generation(),
             "files": files,
         }
@@ -348,8 +357,8 @@ class WhooshIndex(SearchIndex):
 
     def _verify(self, ix: Any, state: dict[str, Any]) -> None:
         """Raise IndexCorrupt when a file of the current generation is missing or altered."""
-        if state and state.get("schema") != SCHEMA_VERSION:
-            raise IndexCorrupt(f"{self.path}: built by another version of docarchive")
+        if state and state.get("schema") != schema_code(SCHEMA_VERSION):
+            raise IndexCorrupt(f"{self.path}: built by another docarchive or lexicon")
         if set(ix.schema.names()) != set(_schema().names()):
             raise IndexCorrupt(f"{self.path}: built with another schema")
         manifest = state.get("files", {})

@@ -47,7 +47,7 @@ from ..catalog.sql import Session, get_referral
 from ..errors import ConfigurationError, SearchError
 from ..records import Record
 from .analysis import exact_form, index_strings, indexed_terms, raw_tokens
-from .base import Hit, IndexBusy, IndexCorrupt, Query, SearchIndex, SearchResult
+from .base import Hit, IndexBusy, IndexCorrupt, Query, SearchIndex, SearchResult, schema_code
 from .base import parse_when as _when
 from .index import FACETS, _schema, make_snippet
 from .query import EXACT_FACTOR, parse_tree, query_parser
@@ -427,7 +427,7 @@ class PostgresIndex(SearchIndex):
         session.rows(
             "INSERT INTO search_state (one, applied, schema) VALUES (1, 0, ?) "
             "ON CONFLICT (one) DO NOTHING",
-            (SCHEMA_VERSION,),
+            (schema_code(SCHEMA_VERSION),),
         )
 
     def _check(self) -> None:
@@ -450,8 +450,10 @@ class PostgresIndex(SearchIndex):
             state = s.row("SELECT applied, schema FROM search_state WHERE one = 1")
         if state is None:
             raise IndexCorrupt(f"the PostgreSQL index at {self.url}: its state is missing")
-        if int(state[1]) != SCHEMA_VERSION:
-            raise IndexCorrupt(f"the PostgreSQL index at {self.url}: another schema version")
+        if int(state[1]) != schema_code(SCHEMA_VERSION):
+            raise IndexCorrupt(
+                f"the PostgreSQL index at {self.url}: another schema version or lexicon"
+            )
         self._ready = True
 
     def close(self) -> None:

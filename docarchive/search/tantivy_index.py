@@ -62,7 +62,16 @@ from whoosh.util.times import datetime_to_long
 from ..errors import ConfigurationError, SearchError
 from ..records import Record
 from .analysis import exact_form, index_strings
-from .base import Hit, IndexBusy, IndexCorrupt, Query, SearchIndex, SearchResult, lock_file
+from .base import (
+    Hit,
+    IndexBusy,
+    IndexCorrupt,
+    Query,
+    SearchIndex,
+    SearchResult,
+    lock_file,
+    schema_code,
+)
 from .base import parse_when as _when
 from .base import record_date as _date_of
 from .index import FACETS, _schema, make_snippet
@@ -175,7 +184,7 @@ def _state_document(applied: int) -> Any:
     doc.add_text("id", STATE_ID)
     doc.add_integer("level", STATE_LEVEL)
     doc.add_integer("applied", applied)
-    doc.add_integer("schema", SCHEMA_VERSION)
+    doc.add_integer("schema", schema_code(SCHEMA_VERSION))
     doc.add_integer("date", 0)
     return doc
 
@@ -483,7 +492,7 @@ class TantivyIndex(SearchIndex):
                 files[name] = [size, mtime, self._crc(name)]
         fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".manifest-")
         with os.fdopen(fd, "w") as fh:
-            json.dump({"schema": SCHEMA_VERSION, "files": files}, fh)
+            json.dump({"schema": schema_code(SCHEMA_VERSION), "files": files}, fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.path / MANIFEST)
@@ -552,8 +561,8 @@ class TantivyIndex(SearchIndex):
                 raise IndexCorrupt(f"{self.path}: {type(exc).__name__}: {exc}") from exc
             if state is None:
                 raise IndexCorrupt(f"{self.path}: the index holds no state")
-            if state[1] != SCHEMA_VERSION:
-                raise IndexCorrupt(f"{self.path}: built by another version of docarchive")
+            if state[1] != schema_code(SCHEMA_VERSION):
+                raise IndexCorrupt(f"{self.path}: built by another docarchive or lexicon")
             self._ix = ix
             self._searcher = searcher
             self._meta = self._meta_stamp()

@@ -271,6 +271,7 @@ def test_stop_filter_custom_list_is_normalized() -> None:
         ("به", "به"),  # suffix needs two letters left
     ],
 )
+@pytest.mark.usefixtures("light_stemmer")
 def test_arabic_stem(word: str, expected: str) -> None:
     assert arabic_stem(word) == expected
 
