@@ -35,11 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # corpus
 # the judged set, and the archive of the test that runs it
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "search"))
 
-from judged_ministry import CATEGORIES, JUDGMENTS, Judgment
+from judged_ministry import CATEGORIES, JUDGMENTS, LETTERS, Judgment
 from test_relevance import open_archive
 from test_relevance_ministry import PAGE, TOP, fill, ranked
 
 from docarchive.records import Record
+from docarchive.search.analysis import indexed_terms, raw_words
 
 INDEXES = ("tantivy", "whoosh", "postgresql")
 
@@ -51,6 +52,9 @@ class Run:
     label: str
     pages: dict[str, list[str]]
     subjects: dict[str, str]
+    #: query -> its words that no word of a ``must`` letter matches, with what the
+    #: chain made of them and of the letter's nearest words
+    unmatched: dict[str, list[str]]
 
 
 @dataclass
@@ -109,7 +113,36 @@ def measure(
         pages = {j.query: ranked(arc, j, PAGE) for j in JUDGMENTS}
         ids = {i for page in pages.values() for i in page[:TOP]}
         records: dict[str, Record] = arc.catalog.get_many(sorted(ids))
-    return Run(label, pages, {i: r.subject for i, r in records.items()})
+        unmatched = {j.query: _unmatched(j) for j in JUDGMENTS}  # with this archive's chain
+    return Run(label, pages, {i: r.subject for i, r in records.items()}, unmatched)
+
+
+def _unmatched(j: Judgment) -> list[str]:
+    """The query's words that match no word of its ``must`` letters (in the chain now in
+    use), each as ``word→term`` with the letter's words whose terms begin alike."""
+    letters = {r.id: r for r in LETTERS}
+    words = [
+        w
+        for i in sorted(j.must)
+        for w in raw_words(f"{letters[i].subject} {letters[i].text} {letters[i].sender}")
+    ]
+    terms = {w: indexed_terms(w) for w in words}
+    found = set().union(*terms.values())
+    out = []
+    for word in raw_words(j.query):
+        mine = indexed_terms(word)
+        if not mine or mine & found:
+            continue
+        near = sorted(
+            {
+                f"{w}→{'/'.join(sorted(t))}"
+                for w, t in terms.items()
+                for m in mine
+                if any(x[:2] == m[:2] for x in t)
+            }
+        )
+        out.append(f"{word}→{'/'.join(sorted(mine))} (letter: {', '.join(near) or '-'})")
+    return out
 
 
 def table(runs: list[Run]) -> None:
@@ -138,7 +171,9 @@ def failures(before: Run, after: Run) -> None:
     for j in failing:
         print(f"  [{j.category}] {j.query!r} must {sorted(j.must)}", end="")
         print(f" must not {sorted(j.must_not)}" if j.must_not else "")
-        print(f"      top 3: {_top(after, j)}")
+        print(f"      top 3: {_top(after, j) or '(no hits)'}")
+        for line in after.unmatched[j.query]:
+            print(f"      unmatched: {line}")
     broken = [j for j in failing if passes(j, before.pages[j.query])]
     print(f"\npassing {before.label}, failing {after.label} ({len(broken)}):")
     for j in broken:
