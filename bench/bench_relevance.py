@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.index == "postgresql":
             from docarchive.testing.postgres import running_postgres
 
-            server = stack.enter_context(running_postgres(work / "postgres"))
+            server = stack.enter_context(running_postgres())
         before = measure("before", args.index, "off", work, args.generated, server)
         after = measure("after", args.index, args.lexicon, work, args.generated, server)
         print(f'before: [search] lexicon = "off"; after: lexicon = "{args.lexicon}"\n')
