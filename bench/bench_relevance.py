@@ -1,7 +1,7 @@
 """Relevance benchmark (issue 18): the judged ministry set with and without the lexicon.
 
     python bench/bench_relevance.py [--index tantivy|whoosh|postgresql] [--generated N]
-                                    [--failures] [--lexicon auto]
+                                    [--failures] [--lexicon auto|builtin|builtin,arramooz]
 
 Builds the archive of ``tests/search/test_relevance_ministry.py`` twice on one index
 backend (default tantivy): the judged letters of ``tests/search/judged_ministry.py`` and
@@ -80,12 +80,20 @@ class Score:
     def row(self) -> str:
         recall = self.found / self.relevant if self.relevant else 0.0
         precision = self.correct / self.returned if self.returned else 0.0
-        return f"{recall:9.3f} {precision:9.3f} {self.false:5d} {self.passed:4d}/{self.queries:<4d}"
+        passed = f"{self.passed}/{self.queries}"
+        return f"{recall:8.3f} {precision:8.3f} {self.false:5d} {passed:>8}"
 
 
 def passes(j: Judgment, page: list[str]) -> bool:
     """The test's criterion: every must in the top 3 (or len(must)), no must_not on the page."""
     return j.must <= set(page[: max(TOP, len(j.must))]) and not j.must_not & set(page)
+
+
+def _toml(lexicon: str) -> str:
+    """``auto``/``off`` as they are, sources (``builtin,arramooz``) as a list."""
+    if lexicon in ("auto", "off"):
+        return f'"{lexicon}"'
+    return "[" + ", ".join(f'"{s.strip()}"' for s in lexicon.split(",")) + "]"
 
 
 def _where(kind: str, root: Path, server: str | None) -> dict[str, str]:
@@ -105,7 +113,7 @@ def measure(
     """Build the archive with ``[search] lexicon`` = ``lexicon`` and run every query."""
     root = work / label / "archive"
     root.mkdir(parents=True)
-    (root / "docarchive.toml").write_text(f'[search]\nlexicon = "{lexicon}"\n', "utf-8")
+    (root / "docarchive.toml").write_text(f"[search]\nlexicon = {_toml(lexicon)}\n", "utf-8")
     where = _where(kind, root, server)
     index = where.pop("index")
     with open_archive(root, index, **where) as arc:
@@ -146,19 +154,18 @@ def _unmatched(j: Judgment) -> list[str]:
 
 
 def table(runs: list[Run]) -> None:
-    head = f"{'category':<10} {'queries':>7}  " + "  ".join(
-        f"{r.label + ': recall@3 prec@3   FP@3 pass':<42}" for r in runs
-    )
-    print(head)
+    cells = f"{'recall@3':>8} {'prec@3':>8} {'FP@3':>5} {'pass':>8}"
+    print(f"{'':<10} {'':>7}" + "".join(f" | {r.label:<{len(cells)}}" for r in runs))
+    print(f"{'category':<10} {'queries':>7}" + f" | {cells}" * len(runs))
     for category in (*CATEGORIES, "all"):
         judged = [j for j in JUDGMENTS if category in ("all", j.category)]
-        cells = []
+        row = f"{category:<10} {len(judged):>7}"
         for run in runs:
             score = Score()
             for j in judged:
                 score.add(j, run.pages[j.query])
-            cells.append(f"{' ' * (len(run.label) + 2)}{score.row():<40}")
-        print(f"{category:<10} {len(judged):>7}  " + "  ".join(cells))
+            row += f" | {score.row()}"
+        print(row)
 
 
 def _top(run: Run, j: Judgment) -> str:
@@ -184,7 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index", choices=INDEXES, default="tantivy")
     parser.add_argument("--generated", type=int, default=300, help="noise letters")
-    parser.add_argument("--lexicon", default="auto", help="[search] lexicon of 'after'")
+    parser.add_argument(
+        "--lexicon",
+        default="auto",
+        help="[search] lexicon of 'after': auto (default), or sources: builtin,arramooz",
+    )
     parser.add_argument("--failures", action="store_true", help="list the failing queries")
     args = parser.parse_args(argv)
     counts = {c: sum(1 for j in JUDGMENTS if j.category == c) for c in CATEGORIES}
@@ -205,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             server = stack.enter_context(running_postgres())
         before = measure("before", args.index, "off", work, args.generated, server)
         after = measure("after", args.index, args.lexicon, work, args.generated, server)
-        print(f'before: [search] lexicon = "off"; after: lexicon = "{args.lexicon}"\n')
+        print(f'before: [search] lexicon = "off"; after: lexicon = {_toml(args.lexicon)}\n')
         table([before, after])
         if args.failures:
             failures(before, after)
