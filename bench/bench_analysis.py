@@ -13,9 +13,12 @@ text of each into index terms, in one run, with fresh caches each round:
     per word in Python), kept below as it was;
 (d) now: :func:`~docarchive.search.analysis.index_strings` (marks removed, runs cut on
     spaces in C and looked up whole in a cache, the strings tantivy cuts on spaces;
-    plain Arabic words skip the steps that cannot change them).
+    plain Arabic words skip the steps that cannot change them), with the default lexicon
+    (issue 18: built-in words and arramooz's nouns when installed);
+(e) before issue 18: the same, with ``[search] lexicon = "off"`` (light stemming alone).
 
-(c) and (d) give the same terms (tests/search/test_index_tantivy.py checks (d) against
+The lexicon is read once per process before the rounds (its time is printed apart).
+(c) and (e) give the same terms (tests/search/test_index_tantivy.py checks (d) against
 the chain). Prints docs/s per way and the ratios new/old and new/chain; the best of
 ``--rounds`` rounds (default 3), so that other load on the machine counts least.
 """
@@ -35,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import Corpus
 
 from docarchive.search import analysis as A
+from docarchive.search.lexicon import LexiconSettings
 
 # -- (c) the fast path before issue 13, as it was ---------------------------------------------
 
@@ -173,17 +177,37 @@ def main() -> None:
         for s, t in docs:
             old_terms([s, t], cache, stems)
 
+    default, off = LexiconSettings(), LexiconSettings(sources=())
+    start = time.perf_counter()
+    A.use_lexicon(default)
+    lexicon = A.lexicon()
+    print(
+        f"lexicon {'+'.join(lexicon.sources)}: {len(lexicon):,} words, "
+        f"{lexicon.plurals():,} plurals, read in {time.perf_counter() - start:.2f} s",
+        flush=True,
+    )
+
     def run_new() -> None:
+        A.use_lexicon(default)
         _fresh_caches()
         for s, t in docs:
             A.index_strings(s)
             A.index_strings(t)
+
+    def run_no_lexicon() -> None:
+        A.use_lexicon(off)
+        _fresh_caches()
+        for s, t in docs:
+            A.index_strings(s)
+            A.index_strings(t)
+        A.use_lexicon(default)
 
     ways: list[tuple[str, Callable[[], None], int]] = [
         ("(a) str.split (no analysis)", run_split, len(docs)),
         ("(b) the chain, token by token", run_chain, max(1, len(docs) // 10)),
         ("(c) fast path before issue 13", run_old, len(docs)),
         ("(d) index_strings (now)", run_new, len(docs)),
+        ("(e) index_strings, lexicon off", run_no_lexicon, len(docs)),
     ]
     best: dict[str, float] = {}
     for _ in range(args.rounds):
@@ -200,6 +224,7 @@ def main() -> None:
     print(f"\nnow / before issue 13: {new / old:.2f}x")
     print(f"now / the chain:       {new / ref:.1f}x")
     print(f"now / str.split:       {new / best[ways[0][0]]:.2f}x")
+    print(f"now / lexicon off (before issue 18): {new / best[ways[4][0]]:.2f}x")
 
 
 if __name__ == "__main__":

@@ -131,6 +131,8 @@ _ARABIC_TABLE: dict[int, str] = {
     0x0622: "\u0627",  # alef with madda above -> alef
     0x0623: "\u0627",  # alef with hamza above -> alef
     0x0625: "\u0627",  # alef with hamza below -> alef
+    0x0624: "\u0621",  # waw with hamza above -> hamza (مسؤول and مسئول are one word)
+    0x0626: "\u0621",  # yeh with hamza above -> hamza (شؤون and شئون)
     0x0671: "\u0627",  # alef wasla -> alef
     0x0649: "\u064a",  # alef maksura -> yeh
     0x0629: "\u0647",  # teh marbuta -> heh
@@ -254,29 +256,39 @@ _PROCLITICS = ("و", "ف", "ب", "ك", "ل", "وب", "وك", "ول", "فب", "ف
 _TEH = "ت"
 _HEH = "ه"
 _YEH = "ي"
+_ALEF = "ا"
+_ARTICLE = "ال"
 _NISBA_FEMININE = "يه"
 
 
 def _known(word: str, lemmas: Mapping[str, str]) -> str | None:
     """The lemma of ``word``, or of the first known form left as its suffixes come off
     (Lucene's list, each tried once, in order; a ت left at the end is tried as the ة it
-    stands for: لجنتين -> لجنت -> لجنة; ية as the adjective's ي first: مالية -> مالي,
+    stands for, before the ت itself: لجنتين -> لجنت -> لجنة; ية as the adjective's ي first: مالية -> مالي,
     not مال); None when no form is known."""
     lemma = lemmas.get(word)
     if lemma is not None:
         return lemma
+    if word.endswith(_ALEF) and len(word) >= 4:  # tanween: مسؤولاً, رسمياً
+        lemma = lemmas.get(word[:-1])
+        if lemma is not None:
+            return lemma
     if word[-1:] not in _SUFFIX_ENDS:
         return None
     for suffix in _SUFFIXES:
         if len(word) >= len(suffix) + 2 and word.endswith(suffix):
             word = word[: -len(suffix)]
+            if len(word) < 3:  # a two-letter word is known only as written (لكون is not لك)
+                return None
             if suffix == _NISBA_FEMININE:  # إدارية: the adjective إداري before its root
                 lemma = lemmas.get(word + _YEH)
                 if lemma is not None:
                     return lemma
-            lemma = lemmas.get(word)
-            if lemma is None and word.endswith(_TEH):
+            if word.endswith(_TEH):  # ة before a suffix first: مائتان is مائة, not مائت
                 lemma = lemmas.get(word[:-1] + _HEH)
+                if lemma is not None:
+                    return lemma
+            lemma = lemmas.get(word)
             if lemma is not None:
                 return lemma
     return None
@@ -308,6 +320,8 @@ def _lexicon_stem(word: str, lemmas: Mapping[str, str]) -> str:
             if len(word) >= 5 and word.startswith(_WAW):
                 word = word[1:]
             return word
+    if len(lemma) >= 4 and lemma.endswith(_HEH):  # ة: as the light stemmer, so that
+        return lemma[:-1]  # غرفة meets الغرف and محطات, which the lexicon may not list
     return lemma
 
 
@@ -321,7 +335,12 @@ def _lexicon_lemma(word: str, lemmas: Mapping[str, str]) -> str | None:
             lemma = _known(word[len(prefix) - 1 :], lemmas)
             if lemma is not None:
                 return lemma
-        return _known(word[found.end() :], lemmas)
+        lemma = _known(word[found.end() :], lemmas)
+        if lemma is None:  # a word of its own that starts with ال: إلكترونية
+            lemma = _known(word, lemmas)
+            if lemma is not None and not lemma.startswith(_ARTICLE):
+                return None
+        return lemma
     lemma = _known(word, lemmas)
     if lemma is not None:
         return lemma
@@ -418,7 +437,7 @@ def use_lexicon(settings: LexiconSettings) -> None:
 
 #: Raised whenever the chain changes what it makes of a word, beside the lexicon's own
 #: fingerprint: an index made by another chain is rebuilt (:func:`analysis_code`).
-ANALYSIS_REVISION = 2
+ANALYSIS_REVISION = 3
 
 
 def analysis_code() -> int:
@@ -813,7 +832,7 @@ Pairs = tuple[tuple[str, str], ...]
 #: Basic Arabic letters (no marks, tatweel or digits): NFKC, mark stripping, digit
 #: folding and lowercasing leave such a word as it is.
 _PLAIN_ARABIC = re.compile("[\u0621-\u063a\u0641-\u064a]+")
-_ARABIC_VARIANT = re.compile("[\u0622\u0623\u0625\u0649\u0629]")
+_ARABIC_VARIANT = re.compile("[\u0622\u0623\u0624\u0625\u0626\u0649\u0629]")
 
 
 def word_terms(raw: str, stemmed: bool, strict_lucene: bool = False) -> tuple[Pairs, ...]:

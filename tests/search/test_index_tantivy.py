@@ -106,6 +106,7 @@ def test_property_finds_a_difference() -> None:
     assert whole.split() != [chain[p][0] for p in sorted(chain)]
 
 
+@pytest.mark.usefixtures("light_stemmer")
 def test_parts_are_one_text_and_subject_weighs_double(tmp_path: Path) -> None:
     index = TantivyIndex(tmp_path / "ix")
     index.apply([letter("s", "الدوام الرسمي", "في الوزارة الدوام")], [], through=1)
