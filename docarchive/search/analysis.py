@@ -48,6 +48,7 @@ from whoosh.analysis import (
 )
 from whoosh.formats import Positions
 from whoosh.lang.porter import stem as porter_stem
+from whoosh.lang.porter2 import stem as english_stem
 from whoosh.system import _INT_SIZE, pack_uint, unpack_uint
 
 from .lexicon import Lexicon, LexiconSettings
@@ -264,8 +265,8 @@ _NISBA_FEMININE = "يه"
 def _known(word: str, lemmas: Mapping[str, str]) -> str | None:
     """The lemma of ``word``, or of the first known form left as its suffixes come off
     (Lucene's list, each tried once, in order; a ت left at the end is tried as the ة it
-    stands for, before the ت itself: لجنتين -> لجنت -> لجنة; ية as the adjective's ي first: مالية -> مالي,
-    not مال); None when no form is known."""
+    stands for, before the ت itself: لجنتين -> لجنت -> لجنة; ية as the adjective's ي
+    first: مالية -> مالي, not مال); None when no form is known."""
     lemma = lemmas.get(word)
     if lemma is not None:
         return lemma
@@ -454,7 +455,9 @@ def _stem_token(text: str, strict_lucene: bool) -> str:
     if _ARABIC_LETTER.search(text):
         return arabic_stem(text, strict_lucene)
     if _LATIN_WORD.fullmatch(text):
-        return str(porter_stem(text))
+        # Porter2 (Snowball English) without a lexicon too: Porter cut general and
+        # generous to one stem, and evaluating and evaluation to two
+        return str(porter_stem(text) if strict_lucene else english_stem(text))
     return text
 
 
@@ -753,10 +756,10 @@ class ArabicStopFilter(Filter):  # type: ignore[misc]
 
 
 class LightStemFilter(Filter):  # type: ignore[misc]
-    """Light-stem Arabic tokens (:func:`arabic_stem`) and Porter-stem Latin ones.
+    """Light-stem Arabic tokens (:func:`arabic_stem`) and Porter2-stem Latin ones.
 
     Tokens containing an Arabic letter get Larkey/Lucene light stemming;
-    tokens of Latin letters (with optional digits) get whoosh's Porter stemmer;
+    tokens of Latin letters (with optional digits) get whoosh's Porter2 (Snowball English) stemmer;
     anything else (numbers, other scripts) passes through unchanged.
     """
 
@@ -797,7 +800,8 @@ def exact_analyzer() -> CompositeAnalyzer:
 
 
 def arabic_english_analyzer() -> CompositeAnalyzer:
-    """The full chain: normalization + stop words + references + light/Porter stemming."""
+    """The full chain: normalization, stop words, references, stemming (lexicon and light
+    stemming for Arabic, Porter2 for English)."""
     return _normalizing() | ArabicStopFilter() | ReferenceFilter() | LightStemFilter()
 
 
