@@ -254,6 +254,7 @@ _PREFIX_RE = re.compile(f"(?:{'|'.join(_PREFIXES)})(?=..)", re.DOTALL)
 #: separated only when what remains is a word the lexicon knows (لتأمين -> تأمين, بتوجيه ->
 #: توجيه; لبنان stays لبنان).
 _PROCLITICS = ("و", "ف", "ب", "ك", "ل", "وب", "وك", "ول", "فب", "فك", "فل")
+_PROCLITIC_FIRST = frozenset("وفبكل")
 _TEH = "ت"
 _HEH = "ه"
 _YEH = "ي"
@@ -270,6 +271,8 @@ def _known(word: str, lemmas: Mapping[str, str]) -> str | None:
     lemma = lemmas.get(word)
     if lemma is not None:
         return lemma
+    if word[:3] not in _HEADS:  # no known word starts so: none can be reached
+        return None
     if word.endswith(_ALEF) and len(word) >= 4:  # tanween: مسؤولاً, رسمياً
         lemma = lemmas.get(word[:-1])
         if lemma is not None:
@@ -345,6 +348,8 @@ def _lexicon_lemma(word: str, lemmas: Mapping[str, str]) -> str | None:
     lemma = _known(word, lemmas)
     if lemma is not None:
         return lemma
+    if word[0] not in _PROCLITIC_FIRST:
+        return None
     for proclitic in _PROCLITICS:
         if len(word) >= len(proclitic) + 2 and word.startswith(proclitic):
             lemma = _known(word[len(proclitic) :], lemmas)
@@ -405,17 +410,20 @@ def arabic_stem(word: str, strict_lucene: bool = False) -> str:
 
 _LEXICON_SETTINGS = LexiconSettings()
 _LEXICON: Lexicon | None = None
+#: The active lexicon's :meth:`~docarchive.search.lexicon.Lexicon.heads`.
+_HEADS: frozenset[str] = frozenset()
 #: Lexicons read in this process, by their settings: each is read once.
 _LEXICONS: dict[LexiconSettings, Lexicon] = {}
 
 
 def lexicon() -> Lexicon:
     """The lexicon in use, read the first time a word is stemmed (once per process)."""
-    global _LEXICON
+    global _LEXICON, _HEADS
     if _LEXICON is None:
         found = _LEXICONS.get(_LEXICON_SETTINGS)
         if found is None:
             found = _LEXICONS[_LEXICON_SETTINGS] = load_lexicon(_LEXICON_SETTINGS, normalize_text)
+        _HEADS = found.heads()
         _LEXICON = found
     return _LEXICON
 

@@ -132,6 +132,14 @@ class Lexicon:
     def lemma(self, word: str) -> str | None:
         return self.lemmas.get(word)
 
+    def heads(self) -> frozenset[str]:
+        """The first three letters of every known word (and of its ت form when it is a
+        three-letter word in ة): what a word must start with for taking suffixes off it to
+        reach a known word. Most words nothing can make known are turned away by it."""
+        heads = {w[:3] for w in self.lemmas}
+        heads.update(w[:2] + "ت" for w in self.lemmas if len(w) == 3 and w.endswith("ه"))
+        return frozenset(heads)
+
     def __contains__(self, word: object) -> bool:
         return word in self.lemmas
 
