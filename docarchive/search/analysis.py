@@ -231,6 +231,7 @@ _SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ه", "ي")
 
 
 _SUFFIX_ENDS = frozenset(s[-1] for s in _SUFFIXES)
+_SUFFIX_LENGTHS = tuple((s, len(s)) for s in _SUFFIXES)
 
 
 def _strip_suffixes(word: str) -> str:
@@ -279,10 +280,12 @@ def _known(word: str, lemmas: Mapping[str, str]) -> str | None:
             return lemma
     if word[-1:] not in _SUFFIX_ENDS:
         return None
-    for suffix in _SUFFIXES:
-        if len(word) >= len(suffix) + 2 and word.endswith(suffix):
-            word = word[: -len(suffix)]
-            if len(word) < 3:  # a two-letter word is known only as written (لكون is not لك)
+    n = len(word)
+    for suffix, k in _SUFFIX_LENGTHS:
+        if n >= k + 2 and word.endswith(suffix):
+            word = word[:-k]
+            n -= k
+            if n < 3:  # a two-letter word is known only as written (لكون is not لك)
                 return None
             if suffix == _NISBA_FEMININE:  # إدارية: the adjective إداري before its root
                 lemma = lemmas.get(word + _YEH)
@@ -315,9 +318,9 @@ def _lexicon_stem(word: str, lemmas: Mapping[str, str]) -> str:
     """Stem one normalized Arabic word with the lexicon's help (see :func:`arabic_stem`)."""
     lemma = lemmas.get(word)
     if lemma is None:
-        lemma = _lexicon_lemma(word, lemmas)
+        found = _COMPOUND_PREFIX_RE.match(word) or _PREFIX_RE.match(word)
+        lemma = _lexicon_lemma(word, lemmas, found)
         if lemma is None:  # unknown: light stemming, as without a lexicon
-            found = _COMPOUND_PREFIX_RE.match(word) or _PREFIX_RE.match(word)
             if found:
                 return _strip_unknown(word[found.end() :])
             word = _strip_unknown(word)
@@ -329,10 +332,14 @@ def _lexicon_stem(word: str, lemmas: Mapping[str, str]) -> str:
     return lemma
 
 
-def _lexicon_lemma(word: str, lemmas: Mapping[str, str]) -> str | None:
+def _lexicon_lemma(
+    word: str, lemmas: Mapping[str, str], found: re.Match[str] | None = None
+) -> str | None:
     """The lemma of a word the lexicon does not know as written, found by taking off an
-    article prefix, a suffix or (only then) a bare proclitic; None when none is found."""
-    found = _COMPOUND_PREFIX_RE.match(word) or _PREFIX_RE.match(word)
+    article prefix (``found``: its match, when the caller has made it), a suffix or (only
+    then) a bare proclitic; None when none is found."""
+    if found is None:
+        found = _COMPOUND_PREFIX_RE.match(word) or _PREFIX_RE.match(word)
     if found:
         prefix = found.group()
         if prefix.endswith("لل"):  # ل + a word that starts with ل (للجان) or with ال
