@@ -495,7 +495,9 @@ def _attachment(part: Message, number: int, limits: Limits, extract: Extract) ->
             inner = Message()
         data = _message_bytes(inner)
         text = _forwarded_text(inner)
-        return Attachment(name, filename, declared, MAIL_TYPE, data, text, bool(text.strip()))
+        searchable = bool(text.strip())
+        reason = "" if searchable else "the attached message has no text"
+        return Attachment(name, filename, declared, MAIL_TYPE, data, text, searchable, reason)
     payload = part.get_payload(decode=True)
     data = payload if isinstance(payload, bytes) else b""
     found = extract(data, declared, name, limits, _charset(part))

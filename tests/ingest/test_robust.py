@@ -127,3 +127,18 @@ def test_deeply_nested_mime_is_refused_with_the_limit(archive: Archive, tmp_path
     [refused] = result.quarantined
     assert refused["file"].endswith("deep.eml") and "mime_depth" in refused["reason"]
     hostile.assert_batch_accounted(archive, result, [str(p) for p in tmp_path.glob("*.eml")])
+
+
+def test_a_forwarded_message_without_text_is_kept_with_the_reason(archive: Archive):
+    """Found by the public corpus's IMAP pass (a mutated CPython test message): an attached
+    message with no headers and no body was kept unsearchable without saying why."""
+    outer = (
+        b"From: planning@mop.gov.iq\r\nTo: archive@mop.gov.iq\r\nSubject: forwarded\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nsee the attached message\r\n"
+        b"--b\r\nContent-Type: message/rfc822\r\n\r\n\r\n--b--\r\n"
+    )
+    record = archive.ingest_mail(outer)
+    [attached] = [archive.get(i) for i in record.meta["attachments"]]
+    assert attached.meta["text_searchable"] is False
+    assert attached.meta["text_error"] == "the attached message has no text"
