@@ -210,8 +210,9 @@ def docx_cases(valid: bytes, member_limit: int) -> dict[str, tuple[bytes, str]]:
         declared[at + 20 : at + 28] = struct.pack("<II", 0xFFFFFFFF, 0xFFFFFFFF)
         at = declared.find(b"PK\x01\x02", at + 4)
     paragraph = b"<w:p><w:r><w:t>" + b"x" * 1000 + b"</w:t></w:r></w:p>"
-    big = document[:body_at] + paragraph * (member_limit // 4 // len(paragraph))
-    big += document[body_at:]
+    body_end = document.rindex(b"</w:body>")  # the document's own text first, then the bulk
+    big = document[:body_end] + paragraph * (member_limit // 4 // len(paragraph))
+    big += document[body_end:]
     entities = [
         f'<!ENTITY {n} "{f"&{p};" * 10}">' for p, n in zip("abcdefgh", "bcdefghi", strict=True)
     ]
