@@ -142,3 +142,22 @@ def test_a_forwarded_message_without_text_is_kept_with_the_reason(archive: Archi
     [attached] = [archive.get(i) for i in record.meta["attachments"]]
     assert attached.meta["text_searchable"] is False
     assert attached.meta["text_error"] == "the attached message has no text"
+
+
+PUBLIC = Path(__file__).resolve().parents[1] / "data" / "public-corpus"
+
+
+def test_a_bounce_keeps_its_whole_delivery_status_as_text(archive: Archive):
+    """CPython's msg_43 (a real bounce, from the public corpus): its message/delivery-status
+    part, one block of fields per recipient, was kept as its first block only and with no
+    text; now whole, and searchable."""
+    record = archive.ingest_mail((PUBLIC / "cpython-email" / "msg_43.eml").read_bytes())
+    attachments = {a.meta["declared_type"]: a for a in map(archive.get, record.meta["attachments"])}
+    status = attachments["message/delivery-status"]
+    assert status.meta["text_searchable"] is True and "text_error" not in status.meta
+    assert status.text.count("Final-Recipient: rfc822;") == status.text.count("Action: failed")
+    assert status.text.count("Final-Recipient: rfc822;") > 10
+    assert "Message content rejected" in status.text
+    stored = archive.storage.get(status.files[0].sha256)
+    assert stored.count(b"Final-Recipient:") == status.text.count("Final-Recipient:")
+    assert archive.search("BANNED", clearance="top-secret").total >= 1
