@@ -134,6 +134,7 @@ def test_every_public_message_is_archived_or_quarantined(kit, tmp_path: Path):
         result = archive.ingest_mails([folder, box, tmp_path / "Maildir"])
         hostile.assert_batch_accounted(archive, result, labels)
         assert len(result.ingested) >= 37 and result.duplicates  # the same mail three ways
+        assert assert_attachments_read_or_explained(archive, result) > 20
 
 
 def attachment_mail(kit, item: CorpusFile) -> bytes:

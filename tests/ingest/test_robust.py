@@ -130,8 +130,8 @@ def test_deeply_nested_mime_is_refused_with_the_limit(archive: Archive, tmp_path
 
 
 def test_a_forwarded_message_without_text_is_kept_with_the_reason(archive: Archive):
-    """Found by the public corpus's IMAP pass (a mutated CPython test message): an attached
-    message with no headers and no body was kept unsearchable without saying why."""
+    """An attached message with no headers and no body was kept unsearchable without saying
+    why (the public corpus's IMAP pass found it in a bounce, CPython's msg_43)."""
     outer = (
         b"From: planning@mop.gov.iq\r\nTo: archive@mop.gov.iq\r\nSubject: forwarded\r\n"
         b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
