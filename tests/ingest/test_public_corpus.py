@@ -110,6 +110,30 @@ def test_every_public_scan_is_archived_or_quarantined(scans: list[CorpusFile], t
         assert result.ingested and result.quarantined  # the corpus holds both kinds
 
 
+def test_every_mutated_public_scan_is_archived_or_quarantined(
+    fetched: list[CorpusFile], tmp_path: Path
+):
+    """The public files mutated: real-world PDFs (object streams, xref streams, fonts,
+    forms, encryption) and images of every mode make mutations reach far deeper than the
+    few samples made here (tests/ingest/test_fuzz.py)."""
+    rng = random.Random(f"{SEED}-mutated-public")
+    small = [f for f in fetched if f.path.stat().st_size <= 2_000_000]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    labels = []
+    for number in range(MUTATED):
+        item = rng.choice(small)
+        path = folder / f"{number:04d}-{flat_name(item)}"
+        path.write_bytes(fuzz.mutate(item.path.read_bytes(), item.kind, rng))
+        labels.append(str(path))
+    with Archive.open(tmp_path / "archive") as archive:
+        result = archive.ingest_scans([folder])
+        try:
+            hostile.assert_batch_accounted(archive, result, labels)
+        except AssertionError as exc:
+            raise AssertionError(f"FUZZ_SEED={SEED}: {exc}") from exc
+
+
 def test_every_public_message_is_archived_or_quarantined(kit, tmp_path: Path):
     """CPython's test messages as .eml files, in an mbox, in a Maildir, and mutated."""
     folder = tmp_path / "in"
