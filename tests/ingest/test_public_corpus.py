@@ -16,6 +16,7 @@ PyPI: without it these tests fail on CI (``CI`` set) and are skipped elsewhere, 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import mailbox as mailboxes
 import os
@@ -100,6 +101,15 @@ def test_the_corpus_holds_what_it_says(fetched: list[CorpusFile]):
     assert {"libtiff_segfault.tif", "png_decompression_dos.png", "378014596.pdf"} <= names
     assert len(fetched) >= 690 and sum(f.notable for f in fetched) >= 70
     assert len(messages()) >= 48
+
+
+def test_an_archive_that_is_not_the_pinned_one_is_refused(fetched, tmp_path: Path):
+    """The corpus is what its pins say or nothing: a sha256 that does not match refuses
+    the download, and nothing of it is left in the cache."""
+    source = dataclasses.replace(public_corpus.SOURCES[1], sha256="0" * 64)
+    with pytest.raises(public_corpus.CorpusUnavailable, match="Expected sha256 0{64}"):
+        public_corpus.fetch(source, tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_every_public_scan_is_archived_or_quarantined(scans: list[CorpusFile], tmp_path: Path):
