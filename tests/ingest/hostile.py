@@ -228,6 +228,7 @@ def docx_cases(valid: bytes, member_limit: int) -> dict[str, tuple[bytes, str]]:
     central = stored_method.find(b"PK\x01\x02")
     stored_method[central + 10 : central + 12] = struct.pack("<H", 99)
     return {
+        "names-differ.docx": (names_differ(valid), "broken .docx file: File name in directory"),
         "truncated.docx": (valid[: len(valid) // 2], "broken .docx file"),
         "declares-4gib.docx": (bytes(declared), ""),  # sizes are not trusted: read
         "unknown-method.docx": (bytes(stored_method), "broken .docx file"),
@@ -257,3 +258,18 @@ def docx_cases(valid: bytes, member_limit: int) -> dict[str, tuple[bytes, str]]:
         ),
         "bomb-within-limit.docx": (with_document(big), ""),
     }
+
+
+def names_differ(valid: bytes) -> bytes:
+    """``valid`` (a .docx) with a member whose name is 2,000 characters long and differs
+    between its local header and the central directory: zipfile's error quotes both (the
+    shape the fuzzer found: a reason of 756 characters)."""
+    import zipfile
+
+    parts = _docx_parts(valid)
+    name = "word/" + "n" * 2000 + ".xml"
+    data = bytearray(_zip({**parts, name: b"<x/>"}))
+    at = data.index(name.encode())  # the first: the local header's copy
+    data[at + 100 : at + 101] = b"m"
+    assert zipfile.is_zipfile(io.BytesIO(bytes(data)))
+    return bytes(data)

@@ -11,7 +11,8 @@ from pathlib import Path
 import hostile
 import pytest
 
-from docarchive import Archive, IngestError
+from docarchive import Archive, IngestError, Limits
+from docarchive.ingest import extract_text
 
 
 @pytest.fixture(autouse=True)
@@ -161,3 +162,11 @@ def test_a_bounce_keeps_its_whole_delivery_status_as_text(archive: Archive):
     stored = archive.storage.get(status.files[0].sha256)
     assert stored.count(b"Final-Recipient:") == status.text.count("Final-Recipient:")
     assert archive.search("BANNED", clearance="top-secret").total >= 1
+
+
+def test_a_long_parser_message_is_cut_to_one_line(kit):
+    """Found by the fuzz pass on .docx attachments: zipfile's message for a member whose
+    names differ quotes both names, and came back as a reason of 756 characters."""
+    found = extract_text(hostile.names_differ(kit.docx(["نص"])), kit.DOCX, "a.docx", Limits())
+    assert found.reason.startswith("broken .docx file: File name in directory")
+    assert len(found.reason) <= 300 and "\n" not in found.reason
