@@ -1,7 +1,7 @@
 """The fuzz harness on files from public test suites (tests/ingest/public_corpus.py): the
 crash, OOM and timeout files of Pillow's OSS-Fuzz corpus, the PDFs of pypdf's and pikepdf's
-bug reports, CPython's email test messages, and the regression cases kept here, ingested
-as real batches through every ingest path: scans (PDF, PNG, JPEG, TIFF), mail (.eml,
+bug reports, CPython's email test messages (and any file kept in tests/data/public-corpus),
+ingested as real batches through every ingest path: scans (PDF, PNG, JPEG, TIFF), mail (.eml,
 mbox, Maildir, IMAP from a real dovecot), and attachments of mail (those files, and
 broken .docx files). What must hold for every file: archived, a duplicate or quarantined
 with a one-line reason naming it; no traceback; the batch finishes; verify is clean; the
