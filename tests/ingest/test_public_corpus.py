@@ -307,6 +307,43 @@ def test_the_command_line_ingests_the_corpus_without_a_traceback(
     assert cli("--root", str(root), "verify").returncode == 0
 
 
+def test_the_http_api_takes_the_corpus_as_uploads(scans: list[CorpusFile], tmp_path: Path):
+    """The web door (POST /api/v1/scans and /api/v1/mail, as the upload page sends them):
+    every upload answered for under the name the client sent, never a path of the server."""
+    from fastapi.testclient import TestClient
+
+    from docarchive.server.app import create_app
+
+    notable = [f for f in scans if f.notable][:40]
+    with Archive.open(tmp_path / "archive") as archive:
+        archive.add_user("clerk", "كلمة-مرور-طويلة-2026", clearance="internal", role="clerk")
+        token = archive.create_token("clerk", label="fuzz").token
+        headers = {"Authorization": f"Bearer {token}"}
+        with TestClient(create_app(archive)) as client:
+            sent = [flat_name(f) for f in notable]
+            uploads = [
+                ("files", (name, f.path.read_bytes(), MEDIA[f.kind]))
+                for name, f in zip(sent, notable, strict=True)
+            ]
+            answer = client.post("/api/v1/scans", headers=headers, files=uploads)
+            assert answer.status_code == 200, answer.text
+            batch = answer.json()
+            result = SimpleNamespace(**batch, to_dict=lambda: batch)
+            hostile.assert_batch_accounted(archive, result, sent)
+            mails = [m.path for m in messages()]
+            uploads = [("files", (m.name, m.read_bytes(), "message/rfc822")) for m in mails]
+            answer = client.post("/api/v1/mail", headers=headers, files=uploads)
+            assert answer.status_code == 200, answer.text
+            batch = answer.json()
+            assert len(batch["ingested"]) + len(batch["duplicates"]) >= 37
+            for entry in batch["quarantined"]:
+                assert entry["file"].partition("#")[0] in {m.name for m in mails}, entry
+                assert entry["reason"] and "\n" not in entry["reason"], entry
+        register = archive.register("incoming")
+        assert [e.seq for e in register] == list(range(1, len(register) + 1))
+        assert archive.verify().ok
+
+
 def test_tesseract_reads_a_few_public_and_mutated_images(
     fetched: list[CorpusFile], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
