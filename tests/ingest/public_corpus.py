@@ -3,14 +3,15 @@ for the fuzz tests (tests/ingest/test_public_corpus.py).
 
 Two parts:
 
-* fetched at test time: the source distributions (sdists) of Pillow, pypdf and pikepdf on
-  PyPI, pinned by version and by the SHA-256 of the archive, downloaded with pip into a
-  cache folder (``FUZZ_CORPUS_CACHE``, default ``~/.cache/docarchive/fuzz-corpus``); of
-  each, the files of its test suite that are PDFs, PNG, JPEG or TIFF images (by their
-  first bytes, as the archive tells them) are kept. Pillow's ``Tests/images`` holds the
-  crash, OOM and timeout files of OSS-Fuzz and the images of its bug reports; pypdf's
-  ``resources`` and pikepdf's ``tests/resources`` the PDFs of theirs. Nothing of them is
-  in the repository.
+* fetched at test time: the source distributions (sdists) of Pillow, pypdf, pikepdf and
+  talon on PyPI, pinned by version and by the SHA-256 of the archive, downloaded with pip
+  into a cache folder (``FUZZ_CORPUS_CACHE``, default ``~/.cache/docarchive/fuzz-corpus``);
+  of each, the files of its test suite that are PDFs, PNG, JPEG or TIFF images (by their
+  first bytes, as the archive tells them), or for talon its .eml files, are kept.
+  Pillow's ``Tests/images`` holds the crash, OOM and timeout files of OSS-Fuzz and the
+  images of its bug reports; pypdf's ``resources`` and pikepdf's ``tests/resources`` the
+  PDFs of theirs; talon's ``tests/fixtures`` replies as real mail clients (Outlook, Gmail,
+  Yahoo, AOL, iPhone...) write them. Nothing of them is in the repository.
 * kept in the repository: ``tests/data/public-corpus/`` (CPython's email test messages,
   and the files that once broke a batch here); its README names each file's origin and
   licence.
@@ -57,6 +58,7 @@ class Source:
     sha256: str
     folder: str  # inside the sdist, below its top folder
     licence: str
+    mail: bool = False  # its .eml files are kept (else its PDFs and images)
 
     @property
     def key(self) -> str:
@@ -84,6 +86,14 @@ SOURCES = (
         "0108c063bc56dc2dbfc87f20533a728342a938f4c85e39773866b71255aa8388",
         "tests/resources",
         "MPL-2.0",
+    ),
+    Source(
+        "talon",
+        "1.4.4",
+        "263d122609747691e9f75726ea565f5da8a40146a7a81eb5883e51b8224b0e5c",
+        "tests/fixtures",
+        "Apache-2.0",
+        mail=True,
     ),
 )
 
@@ -136,16 +146,18 @@ def fetch(source: Source, cache: Path | None = None) -> Path:
         partial = folder.with_name(folder.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        _unpack(archives[0], source.folder, partial)
+        _unpack(archives[0], source, partial)
         shutil.rmtree(folder, ignore_errors=True)
         partial.rename(folder)
     (folder / ".complete").write_text(f"{source.name}=={source.version} {source.sha256}\n")
     return folder
 
 
-def _unpack(archive: Path, folder: str, into: Path) -> None:
-    """The regular files below ``folder`` in the sdist that are PDFs or images we ingest,
-    at their relative paths (member names are checked: no absolute path, no ``..``)."""
+def _unpack(archive: Path, source: Source, into: Path) -> None:
+    """The regular files below the source's folder in the sdist that are PDFs or images we
+    ingest (or, for a mail source, .eml files), at their relative paths (member names are
+    checked: no absolute path, no ``..``)."""
+    folder = source.folder
     with tarfile.open(archive) as tar:
         for member in tar.getmembers():
             _, _, rest = member.name.partition("/")
@@ -158,7 +170,8 @@ def _unpack(archive: Path, folder: str, into: Path) -> None:
             if handle is None:
                 continue
             data = handle.read()
-            if kind_of(data[:8]) is None:
+            wanted = relative.suffix == ".eml" if source.mail else kind_of(data[:8]) is not None
+            if not wanted:
                 continue
             target = into / relative
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -173,7 +186,7 @@ def fetched_files(cache: Path | None = None) -> list[CorpusFile]:
         for path in sorted(folder.rglob("*")):
             if path.is_file() and path.name != ".complete":
                 with path.open("rb") as fh:
-                    kind = kind_of(fh.read(8))
+                    kind = "mail" if source.mail else kind_of(fh.read(8))
                 if kind:
                     files.append(CorpusFile(path, kind, source.key))
     return files

@@ -65,11 +65,19 @@ def fetched() -> list[CorpusFile]:
 def scans(fetched: list[CorpusFile]) -> list[CorpusFile]:
     """The scan files of this pass: the fetched ones selected, and every regression case."""
     kept = [f for f in public_corpus.kept_files() if f.kind != "mail"]
+    fetched = [f for f in fetched if f.kind != "mail"]
     return public_corpus.select(fetched, COUNT, f"{SEED}-scans") + kept
 
 
 def messages() -> list[CorpusFile]:
+    """The messages kept in the repository (CPython's)."""
     return [f for f in public_corpus.kept_files() if f.kind == "mail"]
+
+
+@pytest.fixture(scope="module")
+def all_messages(fetched: list[CorpusFile]) -> list[CorpusFile]:
+    """Those and the fetched ones (talon's, as mail clients write them)."""
+    return messages() + [f for f in fetched if f.kind == "mail"]
 
 
 def flat_name(item: CorpusFile) -> str:
@@ -97,9 +105,10 @@ def test_the_corpus_holds_what_it_says(fetched: list[CorpusFile]):
     for kind in ("png", "jpeg", "tiff"):
         assert ("pillow-11.1.0", kind) in by
     assert ("pypdf-5.1.0", "pdf") in by and ("pikepdf-9.4.2", "pdf") in by
+    assert ("talon-1.4.4", "mail") in by
     names = {f.path.name for f in fetched}
     assert {"libtiff_segfault.tif", "png_decompression_dos.png", "378014596.pdf"} <= names
-    assert len(fetched) >= 690 and sum(f.notable for f in fetched) >= 70
+    assert len(fetched) >= 700 and sum(f.notable for f in fetched) >= 70
     assert len(messages()) >= 48
 
 
@@ -127,7 +136,7 @@ def test_every_mutated_public_scan_is_archived_or_quarantined(
     forms, encryption) and images of every mode make mutations reach far deeper than the
     few samples made here (tests/ingest/test_fuzz.py)."""
     rng = random.Random(f"{SEED}-mutated-public")
-    small = [f for f in fetched if f.path.stat().st_size <= 2_000_000]
+    small = [f for f in fetched if f.kind != "mail" and f.path.stat().st_size <= 2_000_000]
     folder = tmp_path / "in"
     folder.mkdir()
     labels = []
@@ -144,13 +153,16 @@ def test_every_mutated_public_scan_is_archived_or_quarantined(
             raise AssertionError(f"FUZZ_SEED={SEED}: {exc}") from exc
 
 
-def test_every_public_message_is_archived_or_quarantined(kit, tmp_path: Path):
-    """CPython's test messages as .eml files, in an mbox, in a Maildir, and mutated."""
+def test_every_public_message_is_archived_or_quarantined(
+    all_messages: list[CorpusFile], kit, tmp_path: Path
+):
+    """CPython's and talon's test messages as .eml files, in an mbox, in a Maildir, and
+    mutated."""
     folder = tmp_path / "in"
     folder.mkdir()
-    originals = [m.path.read_bytes() for m in messages()]
-    for item in messages():
-        shutil.copyfile(item.path, folder / item.path.name)
+    originals = [m.path.read_bytes() for m in all_messages]
+    for item in all_messages:
+        shutil.copyfile(item.path, folder / f"{item.origin}--{item.path.name}")
     rng = random.Random(f"{SEED}-public-mail")
     for number in range(MUTATED):
         path = folder / f"mutated-{number:04d}.eml"
@@ -167,7 +179,7 @@ def test_every_public_message_is_archived_or_quarantined(kit, tmp_path: Path):
     with Archive.open(tmp_path / "archive") as archive:
         result = archive.ingest_mails([folder, box, tmp_path / "Maildir"])
         hostile.assert_batch_accounted(archive, result, labels)
-        assert len(result.ingested) >= 37 and result.duplicates  # the same mail three ways
+        assert len(result.ingested) >= 50 and result.duplicates  # the same mail three ways
         assert assert_attachments_read_or_explained(archive, result) > 20
 
 
@@ -249,12 +261,18 @@ def test_broken_docx_attachments_are_kept_with_the_reason(kit, tmp_path: Path):
 
 
 def test_public_messages_fetched_over_imap(
-    scans: list[CorpusFile], kit, dovecot, mailbox, imap_password, tmp_path: Path
+    scans: list[CorpusFile],
+    all_messages: list[CorpusFile],
+    kit,
+    dovecot,
+    mailbox,
+    imap_password,
+    tmp_path: Path,
 ):
-    """CPython's test messages, mutated ones and mails carrying the corpus's broken files,
+    """CPython's and talon's messages, mutated ones and mails carrying the broken files,
     appended to a real dovecot and fetched over IMAP in one batch."""
     rng = random.Random(f"{SEED}-imap")
-    originals = [m.path.read_bytes() for m in messages()]
+    originals = [m.path.read_bytes() for m in all_messages]
     batch = originals + [fuzz.mutate(rng.choice(originals), "mail", rng) for _ in range(24)]
     batch += [attachment_mail(kit, item) for item in rng.sample(scans, min(24, len(scans)))]
     batch = [data for data in batch if b"\0" not in data]  # an IMAP literal holds no NUL
