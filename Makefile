@@ -61,13 +61,17 @@ test: install lint
 	$(BIN)/python -m pytest -q
 
 # A longer fuzz pass than the tests' (not part of make test): FUZZ_COUNT mutated files per
-# ingest path, a new seed each run (printed; FUZZ_SEED=N repeats one), FUZZ_OCR=1 for OCR.
-FUZZ_COUNT ?= 400
-FUZZ_SEED  := $(or $(FUZZ_SEED),$(shell date +%s))
+# ingest path, a new seed each run (printed; FUZZ_SEED=N repeats one), FUZZ_OCR=1 for OCR;
+# and every file of the public corpus (FUZZ_PUBLIC=0; tests/ingest/public_corpus.py fetches
+# it from PyPI into ~/.cache/docarchive/fuzz-corpus) through every ingest path.
+FUZZ_COUNT  ?= 400
+FUZZ_PUBLIC ?= 0
+FUZZ_SEED   := $(or $(FUZZ_SEED),$(shell date +%s))
 fuzz: install
 	@echo "fuzz seed $(FUZZ_SEED) ($(FUZZ_COUNT) files per ingest path)"
 	FUZZ_COUNT=$(FUZZ_COUNT) FUZZ_SEED=$(FUZZ_SEED) FUZZ_EXAMPLES=$(FUZZ_COUNT) \
-	    $(BIN)/python -m pytest -q -p no:cacheprovider tests/ingest/test_fuzz.py
+	    FUZZ_PUBLIC=$(FUZZ_PUBLIC) $(BIN)/python -m pytest -q -p no:cacheprovider \
+	    tests/ingest/test_fuzz.py tests/ingest/test_public_corpus.py
 
 lint: install
 	$(BIN)/ruff check docarchive tests examples bench tools

@@ -63,7 +63,7 @@ class BatchResult:
         try:
             record, created = work()
         except IngestError as exc:
-            self.quarantined.append({"file": exc.file, "reason": exc.reason})
+            self.quarantined.append({"file": exc.file, "reason": one_line(exc.reason)})
         else:
             if created:
                 self.ingested.append(record)
@@ -84,7 +84,8 @@ def quarantine(core: Core, label: str, reason: str, *, data: bytes | None = None
         policy.apply(folder, "folder")
         if data is not None and len(data) <= core.settings.limits.input_bytes:
             policy.write_file(folder / "input", data, exclusive=True)
-        policy.write_file(folder / "reason.txt", f"{label}\n{reason}\n".encode(), exclusive=True)
+        text = f"{label}\n{one_line(reason)}\n"
+        policy.write_file(folder / "reason.txt", text.encode(), exclusive=True)
     except OSError as exc:
         log.warning("could not quarantine %s: %s", label, exc)
 

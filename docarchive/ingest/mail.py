@@ -489,13 +489,17 @@ def _attachment(part: Message, number: int, limits: Limits, extract: Extract) ->
     declared = part.get_content_type()
     filename = _filename(part)
     name = safe_name(filename) or f"attachment-{number}{_extension(declared)}"
+    if declared == "message/delivery-status" and isinstance(part.get_payload(), list):
+        return _delivery_status(part, name, filename)
     if part.get_content_maintype() == "message" and isinstance(part.get_payload(), list):
         inner = part.get_payload(0)
         if not isinstance(inner, Message):
             inner = Message()
         data = _message_bytes(inner)
         text = _forwarded_text(inner)
-        return Attachment(name, filename, declared, MAIL_TYPE, data, text, bool(text.strip()))
+        searchable = bool(text.strip())
+        reason = "" if searchable else "the attached message has no text"
+        return Attachment(name, filename, declared, MAIL_TYPE, data, text, searchable, reason)
     payload = part.get_payload(decode=True)
     data = payload if isinstance(payload, bytes) else b""
     found = extract(data, declared, name, limits, _charset(part))
@@ -510,6 +514,20 @@ def _attachment(part: Message, number: int, limits: Limits, extract: Extract) ->
         found.reason,
         found.pages,
     )
+
+
+def _delivery_status(part: Message, name: str, filename: str) -> Attachment:
+    """A bounce's delivery status (RFC 3464): blocks of fields, one per recipient, kept
+    whole and read as text (who, which status, the remote server's diagnostic)."""
+    blocks = [block for block in part.get_payload() if isinstance(block, Message)]
+    data = b"".join(_message_bytes(block) for block in blocks)
+    text = "\n\n".join(
+        "\n".join(f"{field}: {_header(block, field)}" for field in dict.fromkeys(block.keys()))
+        for block in blocks
+    ).strip()
+    reason = "" if text else "the delivery status has no fields"
+    declared = "message/delivery-status"
+    return Attachment(name, filename, declared, declared, data, text, bool(text), reason)
 
 
 def _message_bytes(msg: Message) -> bytes:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
 
 from ..errors import IngestError, TemplateError
 from ..limits import Limits
 from ..templates import check_docx, docx_text
-from .failures import reason_for
+from .failures import one_line, reason_for
 from .scans import Scan, _read_image, _read_pdf, sniff
 
 __all__ = ["Extracted", "decode_text", "extract_text", "html_to_text"]
@@ -55,9 +55,11 @@ def extract_text(
     declared = (declared or "application/octet-stream").lower()
     sniffed, label = sniff(data[:1024])
     try:
-        return _extract(data, declared, sniffed, label, name, limits, charset)
+        found = _extract(data, declared, sniffed, label, name, limits, charset)
     except Exception as exc:  # any parser's exception: no text, and why
         return Extracted("", sniffed, False, reason_for(exc, f"broken {label}"))
+    # a library's message may quote the file's own bytes (a zip member's name): one line
+    return replace(found, reason=one_line(found.reason)) if found.reason else found
 
 
 def _extract(

@@ -222,6 +222,67 @@ def mail_nest(data: bytes, rng: random.Random) -> bytes:
     return head + b"\r\nMIME-Version: 1.0\r\n" + opening + b"\r\n" + body + closing + b"\r\n"
 
 
+# -- DOCX (a zip of XML parts) ------------------------------------------------------------
+
+
+def zip_huge_sizes(data: bytes, rng: random.Random) -> bytes:
+    """A member's declared sizes (local header and central directory) set huge or zero:
+    the reader must not trust them to allocate or to stop."""
+    headers = [(m.start(), 18) for m in re.finditer(rb"PK\x03\x04", data)]
+    headers += [(m.start(), 20) for m in re.finditer(rb"PK\x01\x02", data)]
+    if not headers:
+        return data
+    at, field = rng.choice(headers)
+    field += rng.choice([0, 4])  # compressed or uncompressed size
+    value = struct.pack("<I", rng.choice(HUGE) & 0xFFFFFFFF)
+    return data[: at + field] + value + data[at + field + 4 :]
+
+
+def docx_bad_xml(data: bytes, rng: random.Random) -> bytes:
+    """One XML part rewritten broken: cut short, its tags nested deep, an entity that
+    expands a billion times, a DOCTYPE pointing outside, or bytes that are not UTF-8."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            parts = {i.filename: zf.read(i) for i in zf.infolist()}
+    except Exception:  # not a zip any more: nothing to rewrite
+        return data
+    xml = [name for name in parts if name.endswith(".xml")]
+    if not xml:
+        return data
+    name = "word/document.xml" if "word/document.xml" in xml and rng.random() < 0.7 else None
+    name = name or rng.choice(xml)
+    body = parts[name]
+    depth = rng.choice([255, 256, 257, 10_000])
+    parts[name] = rng.choice(
+        [
+            body[: rng.randrange(max(1, len(body)))],
+            body.replace(b"<w:body>", b"<w:body>" + b"<w:p>" * depth + b"</w:p>" * depth, 1),
+            LAUGHS + body[body.find(b"?>") + 2 :].replace(b"<w:t>", b"<w:t>&lol9;", 1),
+            b'<?xml version="1.0"?><!DOCTYPE d SYSTEM "file:///etc/passwd">' + body,
+            body.replace(b"<w:t>", b"<w:t>\xff\xfe\xc0\x80", 1),
+        ]
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for member, content in parts.items():
+            zf.writestr(member, content)
+    return out.getvalue()
+
+
+def _laughs() -> bytes:
+    """A DOCTYPE whose entity ``lol9`` expands to 10**9 "lol"s (the billion laughs)."""
+    entities = [b'<!ENTITY lol0 "lol">']
+    for level in range(1, 10):
+        entities.append(b'<!ENTITY lol%d "%s">' % (level, b"&lol%d;" % (level - 1) * 10))
+    return b'<?xml version="1.0"?>\n<!DOCTYPE w:document [' + b"".join(entities) + b"]>"
+
+
+LAUGHS = _laughs()
+
+
 GENERIC: list[Mutator] = [truncate, flip_bits, overwrite, swap_chunks, repeat_chunk]
 BY_KIND: dict[str, list[Mutator]] = {
     "pdf": [*GENERIC, pdf_swap_objects, pdf_huge_numbers, pdf_loop, pdf_nest],
@@ -229,6 +290,7 @@ BY_KIND: dict[str, list[Mutator]] = {
     "jpeg": [*GENERIC, jpeg_huge_size],
     "tiff": [*GENERIC, tiff_huge_size],
     "mail": [*GENERIC, mail_drop_boundary, mail_bad_header, mail_nest],
+    "docx": [truncate, flip_bits, overwrite, zip_huge_sizes, docx_bad_xml, docx_bad_xml],
 }
 
 

@@ -169,3 +169,107 @@ def assert_batch_accounted(archive: Any, result: Any, labels: list[str]) -> None
     ]
     report = archive.verify()
     assert report.ok, report.to_dict()
+
+
+# -- DOCX attachments: broken zips and hostile XML ------------------------------------------
+
+
+def _docx_parts(valid: bytes) -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(valid)) as zf:
+        return {i.filename: zf.read(i) for i in zf.infolist()}
+
+
+def _zip(parts: dict[str, bytes], method: int = 8) -> bytes:
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", method) as zf:
+        for name, content in parts.items():
+            zf.writestr(name, content)
+    return out.getvalue()
+
+
+def docx_cases(valid: bytes, member_limit: int) -> dict[str, tuple[bytes, str]]:
+    """Broken and hostile variants of ``valid`` (a sound .docx): name -> (bytes, what the
+    reason must say, "" where the text may be read). ``member_limit`` is the
+    docx_member_bytes limit in force: one bomb inflates past it, one to a quarter of it."""
+    import struct
+
+    parts = _docx_parts(valid)
+    document = parts["word/document.xml"]
+    body_at = document.index(b"<w:body>") + len(b"<w:body>")
+
+    def with_document(new: bytes) -> bytes:
+        return _zip({**parts, "word/document.xml": new})
+
+    declared = bytearray(valid)  # every size in the central directory: 4 GiB - 1
+    at = declared.find(b"PK\x01\x02")
+    while at != -1:
+        declared[at + 20 : at + 28] = struct.pack("<II", 0xFFFFFFFF, 0xFFFFFFFF)
+        at = declared.find(b"PK\x01\x02", at + 4)
+    paragraph = b"<w:p><w:r><w:t>" + b"x" * 1000 + b"</w:t></w:r></w:p>"
+    body_end = document.rindex(b"</w:body>")  # the document's own text first, then the bulk
+    big = document[:body_end] + paragraph * (member_limit // 4 // len(paragraph))
+    big += document[body_end:]
+    entities = [
+        f'<!ENTITY {n} "{f"&{p};" * 10}">' for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+    ]
+    laughs = (
+        (  # &i; is 10**8 times &a;, 1000 bytes each
+            '<?xml version="1.0"?>\n<!DOCTYPE w:document [<!ENTITY a "' + "A" * 1000 + '">'
+        ).encode()
+        + "".join(entities).encode()
+        + b"]>"
+    )
+    stored_method = bytearray(valid)  # the first member's method: 99 (AES, unsupported)
+    stored_method[8:10] = struct.pack("<H", 99)
+    central = stored_method.find(b"PK\x01\x02")
+    stored_method[central + 10 : central + 12] = struct.pack("<H", 99)
+    return {
+        "names-differ.docx": (names_differ(valid), "broken .docx file: File name in directory"),
+        "truncated.docx": (valid[: len(valid) // 2], "broken .docx file"),
+        "declares-4gib.docx": (bytes(declared), ""),  # sizes are not trusted: read
+        "unknown-method.docx": (bytes(stored_method), "broken .docx file"),
+        "cut-xml.docx": (with_document(document[: len(document) // 2]), "broken .docx file"),
+        "billion-laughs.docx": (
+            with_document(
+                laughs
+                + document[document.index(b"?>") + 2 :].replace(
+                    b"<w:body>", b"<w:body><w:p><w:r><w:t>&i;</w:t></w:r></w:p>", 1
+                )
+            ),
+            "broken .docx file",
+        ),
+        "deep-xml.docx": (
+            with_document(
+                document[:body_at] + b"<w:p>" * 100_000 + b"</w:p>" * 100_000 + document[body_at:]
+            ),
+            "broken .docx file",
+        ),
+        "too-many-members.docx": (
+            _zip({**parts, **{f"word/media/{n}.bin": b"" for n in range(2001)}}),
+            "docx_members",
+        ),
+        "bomb-over-limit.docx": (
+            with_document(document[:body_at] + b" " * (member_limit + 1) + document[body_at:]),
+            "docx_member_bytes",
+        ),
+        "bomb-within-limit.docx": (with_document(big), ""),
+    }
+
+
+def names_differ(valid: bytes) -> bytes:
+    """``valid`` (a .docx) with a member whose name is 2,000 characters long and differs
+    between its local header and the central directory: zipfile's error quotes both (the
+    shape the fuzzer found: a reason of 756 characters)."""
+    import zipfile
+
+    parts = _docx_parts(valid)
+    name = "word/" + "n" * 2000 + ".xml"
+    data = bytearray(_zip({**parts, name: b"<x/>"}))
+    at = data.index(name.encode())  # the first: the local header's copy
+    data[at + 100 : at + 101] = b"m"
+    assert zipfile.is_zipfile(io.BytesIO(bytes(data)))
+    return bytes(data)

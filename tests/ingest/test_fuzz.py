@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from docarchive import Archive, IngestError, Limits
-from docarchive.ingest import parse_mail, read_inputs
+from docarchive.ingest import extract_text, parse_mail, read_inputs
 from docarchive.ingest.scans import scan_bytes
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
@@ -209,6 +209,16 @@ def test_parsing_a_mutated_mail_only_ever_raises_ingest_error(seed: int):
             assert "\n" not in attachment.reason
 
 
+@settings(max_examples=EXAMPLES_MAX, deadline=None)
+@given(st.integers(0, 2**32))
+def test_reading_a_mutated_docx_never_raises(seed: int):
+    rng = random.Random(seed)
+    data = fuzz.mutate(_DOCX_SAMPLE, "docx", rng)
+    found = extract_text(data, _Kit.DOCX, "fuzzed.docx", Limits())
+    assert found.searchable or (found.reason and "\n" not in found.reason)
+    assert len(found.reason) <= 300
+
+
 class _Kit:  # the samples for the property tests, made once (no fixtures in @given)
     def __init__(self) -> None:
         # tests/ingest/conftest.py, the mail builders, by its path: ``import conftest``
@@ -226,7 +236,11 @@ class _Kit:  # the samples for the property tests, made once (no fixtures in @gi
             spec.loader.exec_module(ingest_conftest)
         self.mail = ingest_conftest.build_mail
         self.pdf = ingest_conftest.pdf_bytes
+        self.docx = ingest_conftest.docx_bytes
+
+    DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 _SCAN_SAMPLES = {k: samples(k, None) for k in ("pdf", "png", "jpeg", "tiff")}
 _MAIL_SAMPLES = samples("mail", _Kit())
+_DOCX_SAMPLE = _Kit().docx(["كتاب وزارة التخطيط المرقم 2291", "Ministry of Planning"])

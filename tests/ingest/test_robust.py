@@ -11,7 +11,8 @@ from pathlib import Path
 import hostile
 import pytest
 
-from docarchive import Archive, IngestError
+from docarchive import Archive, IngestError, Limits
+from docarchive.ingest import extract_text
 
 
 @pytest.fixture(autouse=True)
@@ -127,3 +128,45 @@ def test_deeply_nested_mime_is_refused_with_the_limit(archive: Archive, tmp_path
     [refused] = result.quarantined
     assert refused["file"].endswith("deep.eml") and "mime_depth" in refused["reason"]
     hostile.assert_batch_accounted(archive, result, [str(p) for p in tmp_path.glob("*.eml")])
+
+
+def test_a_forwarded_message_without_text_is_kept_with_the_reason(archive: Archive):
+    """An attached message with no headers and no body was kept unsearchable without saying
+    why (the public corpus's IMAP pass found it in a bounce, CPython's msg_43)."""
+    outer = (
+        b"From: planning@mop.gov.iq\r\nTo: archive@mop.gov.iq\r\nSubject: forwarded\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nsee the attached message\r\n"
+        b"--b\r\nContent-Type: message/rfc822\r\n\r\n\r\n--b--\r\n"
+    )
+    record = archive.ingest_mail(outer)
+    [attached] = [archive.get(i) for i in record.meta["attachments"]]
+    assert attached.meta["text_searchable"] is False
+    assert attached.meta["text_error"] == "the attached message has no text"
+
+
+PUBLIC = Path(__file__).resolve().parents[1] / "data" / "public-corpus"
+
+
+def test_a_bounce_keeps_its_whole_delivery_status_as_text(archive: Archive):
+    """CPython's msg_43 (a real bounce, from the public corpus): its message/delivery-status
+    part, one block of fields per recipient, was kept as its first block only and with no
+    text; now whole, and searchable."""
+    record = archive.ingest_mail((PUBLIC / "cpython-email" / "msg_43.eml").read_bytes())
+    attachments = {a.meta["declared_type"]: a for a in map(archive.get, record.meta["attachments"])}
+    status = attachments["message/delivery-status"]
+    assert status.meta["text_searchable"] is True and "text_error" not in status.meta
+    assert status.text.count("Final-Recipient: rfc822;") == status.text.count("Action: failed")
+    assert status.text.count("Final-Recipient: rfc822;") > 10
+    assert "Message content rejected" in status.text
+    stored = archive.storage.get(status.files[0].sha256)
+    assert stored.count(b"Final-Recipient:") == status.text.count("Final-Recipient:")
+    assert archive.search("BANNED", clearance="top-secret").total >= 1
+
+
+def test_a_long_parser_message_is_cut_to_one_line(kit):
+    """Found by the fuzz pass on .docx attachments: zipfile's message for a member whose
+    names differ quotes both names, and came back as a reason of 756 characters."""
+    found = extract_text(hostile.names_differ(kit.docx(["نص"])), kit.DOCX, "a.docx", Limits())
+    assert found.reason.startswith("broken .docx file: File name in directory")
+    assert len(found.reason) <= 300 and "\n" not in found.reason
