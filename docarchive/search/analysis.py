@@ -269,36 +269,43 @@ def _known(word: str, lemmas: Mapping[str, str]) -> str | None:
     (Lucene's list, each tried once, in order; a ت left at the end is tried as the ة it
     stands for, before the ت itself: لجنتين -> لجنت -> لجنة; ية as the adjective's ي
     first: مالية -> مالي, not مال); None when no form is known."""
+    return _walk(word, lemmas)[0]
+
+
+def _walk(word: str, lemmas: Mapping[str, str]) -> tuple[str | None, str]:
+    """(:func:`_known`'s lemma, or None; and what is left of ``word`` once all of
+    Lucene's suffixes came off, the light stem of a word nothing makes known)."""
     lemma = lemmas.get(word)
     if lemma is not None:
-        return lemma
+        return lemma, word
     if word[:3] not in _HEADS:  # no known word starts so: none can be reached
-        return None
+        return None, _strip_unknown(word)
     if word.endswith(_ALEF) and len(word) >= 4:  # tanween: مسؤولاً, رسمياً
         lemma = lemmas.get(word[:-1])
         if lemma is not None:
-            return lemma
+            return lemma, word
     if word[-1:] not in _SUFFIX_ENDS:
-        return None
+        return None, word
+    whole = word
     n = len(word)
     for suffix, k in _SUFFIX_LENGTHS:
         if n >= k + 2 and word.endswith(suffix):
             word = word[:-k]
             n -= k
             if n < 3:  # a two-letter word is known only as written (لكون is not لك)
-                return None
+                return None, _strip_unknown(whole)
             if suffix == _NISBA_FEMININE:  # إدارية: the adjective إداري before its root
                 lemma = lemmas.get(word + _YEH)
                 if lemma is not None:
-                    return lemma
+                    return lemma, word
             if word.endswith(_TEH):  # ة before a suffix first: مائتان is مائة, not مائت
                 lemma = lemmas.get(word[:-1] + _HEH)
                 if lemma is not None:
-                    return lemma
+                    return lemma, word
             lemma = lemmas.get(word)
             if lemma is not None:
-                return lemma
-    return None
+                return lemma, word
+    return None, whole if _is_tafeel(whole) else word
 
 
 def _is_tafeel(word: str) -> bool:
@@ -315,46 +322,50 @@ def _strip_unknown(word: str) -> str:
 
 
 def _lexicon_stem(word: str, lemmas: Mapping[str, str]) -> str:
-    """Stem one normalized Arabic word with the lexicon's help (see :func:`arabic_stem`)."""
+    """Stem one normalized Arabic word with the lexicon's help (see :func:`arabic_stem`):
+    the lemma of what a known form is found by taking off an article prefix, a suffix or
+    (only then) a bare proclitic; else light stemming, as without a lexicon."""
     lemma = lemmas.get(word)
     if lemma is None:
         found = _COMPOUND_PREFIX_RE.match(word) or _PREFIX_RE.match(word)
-        lemma = _lexicon_lemma(word, lemmas, found)
-        if lemma is None:  # unknown: light stemming, as without a lexicon
-            if found:
-                return _strip_unknown(word[found.end() :])
-            word = _strip_unknown(word)
-            if len(word) >= 5 and word.startswith(_WAW):
-                word = word[1:]
-            return word
+        if found:
+            lemma, stem = _article_lemma(word, found, lemmas)
+            if lemma is None:
+                return stem
+        else:
+            lemma, stem = _walk(word, lemmas)
+            if lemma is None:
+                lemma = _proclitic_lemma(word, lemmas)
+            if lemma is None:
+                if len(stem) >= 5 and stem.startswith(_WAW):
+                    stem = stem[1:]
+                return stem
     if len(lemma) >= 4 and lemma.endswith(_HEH):  # ة: as the light stemmer, so that
         return lemma[:-1]  # غرفة meets الغرف and محطات, which the lexicon may not list
     return lemma
 
 
-def _lexicon_lemma(
-    word: str, lemmas: Mapping[str, str], found: re.Match[str] | None = None
-) -> str | None:
-    """The lemma of a word the lexicon does not know as written, found by taking off an
-    article prefix (``found``: its match, when the caller has made it), a suffix or (only
-    then) a bare proclitic; None when none is found."""
-    if found is None:
-        found = _COMPOUND_PREFIX_RE.match(word) or _PREFIX_RE.match(word)
-    if found:
-        prefix = found.group()
-        if prefix.endswith("لل"):  # ل + a word that starts with ل (للجان) or with ال
-            lemma = _known(word[len(prefix) - 1 :], lemmas)
-            if lemma is not None:
-                return lemma
-        lemma = _known(word[found.end() :], lemmas)
-        if lemma is None:  # a word of its own that starts with ال: إلكترونية
-            lemma = _known(word, lemmas)
-            if lemma is not None and not lemma.startswith(_ARTICLE):
-                return None
-        return lemma
-    lemma = _known(word, lemmas)
-    if lemma is not None:
-        return lemma
+def _article_lemma(
+    word: str, found: re.Match[str], lemmas: Mapping[str, str]
+) -> tuple[str | None, str]:
+    """(the lemma, or None; the light stem) of a word that starts with an article prefix
+    (``found``)."""
+    prefix = found.group()
+    if prefix.endswith("لل"):  # ل + a word that starts with ل (للجان) or with ال
+        lemma = _known(word[len(prefix) - 1 :], lemmas)
+        if lemma is not None:
+            return lemma, word
+    lemma, stem = _walk(word[found.end() :], lemmas)
+    if lemma is None and (word[:4] in _ARTICLE_HEADS or word[:3] in _ARTICLE_HEADS):
+        lemma = _known(word, lemmas)  # a word of its own that starts with ال: إلكترونية
+        if lemma is not None and not lemma.startswith(_ARTICLE):
+            lemma = None
+    return lemma, stem
+
+
+def _proclitic_lemma(word: str, lemmas: Mapping[str, str]) -> str | None:
+    """The lemma of what is left once a bare proclitic (و ف ب ك ل, or two) comes off, when
+    that is a known word (with its suffixes taken off); None otherwise."""
     if word[0] not in _PROCLITIC_FIRST:
         return None
     for proclitic in _PROCLITICS:
@@ -363,6 +374,15 @@ def _lexicon_lemma(
             if lemma is not None:
                 return lemma
     return None
+
+
+def _lexicon_lemma(word: str, lemmas: Mapping[str, str]) -> str | None:
+    """The lemma of a word the lexicon does not know as written, found by taking off an
+    article prefix, a suffix or (only then) a bare proclitic; None when none is found."""
+    found = _COMPOUND_PREFIX_RE.match(word) or _PREFIX_RE.match(word)
+    if found:
+        return _article_lemma(word, found, lemmas)[0]
+    return _known(word, lemmas) or _proclitic_lemma(word, lemmas)
 
 
 @lru_cache(maxsize=50_000)
@@ -417,20 +437,24 @@ def arabic_stem(word: str, strict_lucene: bool = False) -> str:
 
 _LEXICON_SETTINGS = LexiconSettings()
 _LEXICON: Lexicon | None = None
-#: The active lexicon's :meth:`~docarchive.search.lexicon.Lexicon.heads`.
+#: The active lexicon's :meth:`~docarchive.search.lexicon.Lexicon.heads`, and those of
+#: its words whose lemma starts with ال (إلكتروني): the only ones a word with an article
+#: prefix can be known as whole.
 _HEADS: frozenset[str] = frozenset()
+_ARTICLE_HEADS: frozenset[str] = frozenset()
 #: Lexicons read in this process, by their settings: each is read once.
 _LEXICONS: dict[LexiconSettings, Lexicon] = {}
 
 
 def lexicon() -> Lexicon:
     """The lexicon in use, read the first time a word is stemmed (once per process)."""
-    global _LEXICON, _HEADS
+    global _LEXICON, _HEADS, _ARTICLE_HEADS
     if _LEXICON is None:
         found = _LEXICONS.get(_LEXICON_SETTINGS)
         if found is None:
             found = _LEXICONS[_LEXICON_SETTINGS] = load_lexicon(_LEXICON_SETTINGS, normalize_text)
         _HEADS = found.heads()
+        _ARTICLE_HEADS = found.heads(lambda lemma: lemma.startswith(_ARTICLE), 4)
         _LEXICON = found
     return _LEXICON
 

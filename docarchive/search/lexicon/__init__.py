@@ -132,12 +132,19 @@ class Lexicon:
     def lemma(self, word: str) -> str | None:
         return self.lemmas.get(word)
 
-    def heads(self) -> frozenset[str]:
-        """The first three letters of every known word (and of its ت form when it is a
-        three-letter word in ة): what a word must start with for taking suffixes off it to
-        reach a known word. Most words nothing can make known are turned away by it."""
-        heads = {w[:3] for w in self.lemmas}
-        heads.update(w[:2] + "ت" for w in self.lemmas if len(w) == 3 and w.endswith("ه"))
+    def heads(self, of: Callable[[str], bool] | None = None, size: int = 3) -> frozenset[str]:
+        """The first ``size`` letters of every known word (whose lemma passes ``of``), and
+        the whole of a shorter one (at least three letters), each also with ت for a final
+        ة: what a word must start with for taking suffixes off it to reach a known word.
+        Most words nothing can make known are turned away by it."""
+        heads: set[str] = set()
+        for word, lemma in self.lemmas.items():
+            if of is not None and not of(lemma):
+                continue
+            head = word[:size]
+            heads.add(head)
+            if head.endswith("ه") and len(head) <= len(word) and len(word) <= size:
+                heads.add(head[:-1] + "ت")
         return frozenset(heads)
 
     def __contains__(self, word: object) -> bool:
