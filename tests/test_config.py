@@ -241,9 +241,25 @@ def test_unknown_table(tmp_path: Path) -> None:
         ConfigurationError,
         match=re.escape(
             "unknown table [ofice] (known: access, backends, followup, issue, limits, office, pdf, "
-            "security, series"
+            "search, security, series"
         ),
     ):
+        Settings.load(tmp_path, environ={})
+
+
+def test_search_table_makes_the_lexicon_settings(tmp_path: Path) -> None:
+    write_toml(
+        tmp_path,
+        '[search]\nlexicon = ["builtin"]\nwords = ["شهربان"]\n'
+        '[search.plurals]\n"سراكيل" = "سركال"\n',
+    )
+    search = Settings.load(tmp_path, environ={}).search
+    assert search.resolved() == ("builtin",)
+    assert search.words == ("شهربان",)
+    assert search.plurals == (("سراكيل", "سركال"),)
+    assert Settings.load(tmp_path / "none", environ={}).search.sources == "auto"
+    write_toml(tmp_path, '[search]\nlexicon = "all"\n')
+    with pytest.raises(ConfigurationError, match=r"\[search\] lexicon must be"):
         Settings.load(tmp_path, environ={})
 
 
