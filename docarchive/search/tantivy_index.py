@@ -16,7 +16,8 @@ Schema (field: what it holds)::
     exact         the same words at the same positions, normalized but not stemmed: a
                   phrase ranks the records holding it exactly as asked first, and
                   ``exact:`` keeps only those
-    subject       stemmed, with positions; sender, recipients stemmed
+    subject       stemmed, with positions, then the parts of its reference numbers
+                  (``subject:3412``); sender, recipients stemmed
     number, attachments           unstemmed, a reference whole and by its parts
     kind source office year classification thread sender_id   exact values (fast:
                   the facets are tantivy aggregations)
@@ -72,7 +73,7 @@ __all__ = ["SCHEMA_VERSION", "TantivyIndex", "document"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: subject holds its references' parts
 STATE_ID = "\x00docarchive-state"
 MANIFEST = "manifest.json"
 LOCK_FILE = "docarchive.lock"
@@ -139,6 +140,8 @@ def document(record: Record, text_limit: int = 2_000_000) -> Any:
         doc.add_text("parts", parts)
     if subject[0]:
         doc.add_text("subject", subject[0])
+    if subject[2]:  # the parts of its references: a second value, so no phrase spans both
+        doc.add_text("subject", subject[2])
     for name, value, stemmed in (
         ("sender", record.sender, True),
         ("recipients", recipients, True),

@@ -301,6 +301,33 @@ class IndexConformance:
     def test_the_record_number_field(self, ix: SearchIndex, query: str) -> None:
         assert ids(ix, query) == ["d"]
 
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "subject:3412",
+            "subject:٣٤١٢",
+            "subject:3412/م.و",
+            "subject:2026/09/14",
+            "subject:3412 AND subject:جواب",
+            "from:77",
+            "to:55",
+            "file:66",
+        ],
+    )
+    def test_field_prefixes_find_reference_parts(self, ix: SearchIndex, query: str) -> None:
+        # d holds 3412/م.و in its text: a field prefix finds the part in that field only
+        reply = letter(
+            "i",
+            "جواب كتابكم المرقم 3412/م.و في 2026/9/14",
+            "نص الجواب",
+            sender="قسم 77/ق.م",
+            recipients=["شعبة 55/ش.ع"],
+            files=[FileRef("original", "1" * 64, 1, "application/pdf", "رد 66/ب.ت.pdf")],
+        )
+        ix.apply([reply], [], through=len(LETTERS) + 1)
+        assert sorted(ids(ix, "3412")) == ["d", "i"]
+        assert ids(ix, query) == ["i"]
+
     # -- the query language ----------------------------------------------------------------
 
     @pytest.mark.parametrize(
