@@ -370,6 +370,13 @@ class IndexConformance:
         assert ids(ix, '"دوام رسمي"') == ["a"]  # stemmed words still make the phrase
         assert ids(ix, '"الرسمي الدوام"') == []  # the words in another order are not it
 
+    def test_exact_wording_first_across_pages(self, ix: SearchIndex) -> None:
+        text = '"الموظفين المتقاعدين"'  # g holds it as written, h stemmed
+        pages = [ids(ix, text, page=n, page_size=1) for n in (1, 2, 3)]
+        assert pages == [["g"], ["h"], []]
+        assert [ids(ix, text, page=n, page_size=1, count=False) for n in (1, 2)] == [["g"], ["h"]]
+        assert ix.search(Query(text, ALL, page_size=1)).total == 2
+
     def test_exact_keeps_only_the_exact_form(self, ix: SearchIndex) -> None:
         assert ids(ix, 'exact:"الموظفين المتقاعدين"') == ["g"]
         assert ids(ix, "exact:المتقاعدين") == ["g"]
