@@ -15,7 +15,10 @@ text, so the ``simple`` configuration's rules do not matter. Queries are read by
 same parser as the other engines and become ``tsquery`` values (``&``, ``|``, ``!``,
 ``<->`` for phrases, ``:*`` for prefixes) over GIN indexes; ranking is ``ts_rank_cd``,
 the subject's words weighing ``A``, and a phrase found in its exact wording (the
-``exact`` column) ranks first.
+``exact`` column) ranks first. A phrase is found by its pairs of neighbouring words
+(``pairs``, a GIN index), so the positions of the records that merely hold its words are
+never read; ranking reads the words of a bounded set of candidates only (see
+:data:`RANK_CANDIDATES`).
 
 Tables (created by the index itself, beside the catalog's)::
 
@@ -23,7 +26,9 @@ Tables (created by the index itself, beside the catalog's)::
                    unstemmed, at the same positions), subject, sender, recipients,
                    number, attachments (tsvector each), kind, source, office, year,
                    classification, thread, sender_id (text), level (the classification),
-                   issued, received (whoosh's date numbers), date (seconds, the sort key)
+                   issued, received (whoosh's date numbers), date (seconds, the sort key),
+                   pairs (each two neighbouring words of body as one lexeme "a b", no
+                   positions), words (the length of body, which the rank is divided by)
     search_state   applied (the last catalog change the rows reflect), schema
 """
 
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -55,18 +61,24 @@ from .sync import with_referrals
 
 __all__ = ["SCHEMA_VERSION", "PostgresIndex"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the pairs column
 MAX_POSITION = 16_383
-#: Ranking reads every candidate's tsvector: a query matching more records ranks the
-#: records whose subject holds a ranked word and the first others found, this many of
-#: each (the total and the facets still count every match).
+#: Ranking reads the words of each record it ranks: of the records a query matches, it
+#: takes those whose subject holds a ranked word and the first others found, this many
+#: of each (the total and the facets still count every match) ...
 RANK_CANDIDATES = 2_000
+#: ... and ranks the shortest this many of each (the rank is divided by the length, a
+#: column); a query whose condition reads positions (a phrase of three words or more)
+#: takes only this many candidates of each.
+RANK_TOP = 300
 #: Advisory lock key (per database) around creating the tables: b"docsrchx".
 DDL_LOCK = int.from_bytes(b"docsrchx", "big")
 _SNIPPET_FIELDS = {"all", "subject", "text"}
 _TS_COLUMNS = ("body", "exact", "subject", "sender", "recipients", "number", "attachments")
 _KEYWORDS = ("kind", "source", "office", "year", "classification", "thread", "sender_id")
-_COLUMNS = (*_TS_COLUMNS, *_KEYWORDS, "level", "issued", "received", "date")
+#: The tsvector columns: the fields, and ``pairs`` (each two neighbouring words of ``body``).
+_VECTORS = (*_TS_COLUMNS, "pairs")
+_COLUMNS = (*_VECTORS, *_KEYWORDS, "level", "issued", "received", "date", "words")
 _FIELD_COLUMN = {"all": "body", **{c: c for c in _TS_COLUMNS if c != "body"}}
 _EPOCH = datetime(1, 1, 1)
 
@@ -74,13 +86,15 @@ _DOCS_TABLE = """CREATE TABLE IF NOT EXISTS {name} (
     id text COLLATE "C" PRIMARY KEY,
     body tsvector NOT NULL, exact tsvector NOT NULL, subject tsvector,
     sender tsvector, recipients tsvector, number tsvector, attachments tsvector,
+    pairs tsvector NOT NULL,
     kind text COLLATE "C", source text COLLATE "C", office text COLLATE "C",
     year text COLLATE "C", classification text COLLATE "C", thread text COLLATE "C",
     sender_id text COLLATE "C", level integer NOT NULL,
-    issued bigint, received bigint, date bigint NOT NULL)"""
+    issued bigint, received bigint, date bigint NOT NULL, words integer NOT NULL)"""
 _DOCS_INDEXES = [
     "CREATE INDEX IF NOT EXISTS {name}_body ON {name} USING gin (body)",
     "CREATE INDEX IF NOT EXISTS {name}_exact ON {name} USING gin (exact)",
+    "CREATE INDEX IF NOT EXISTS {name}_pairs ON {name} USING gin (pairs)",
     "CREATE INDEX IF NOT EXISTS {name}_fields ON {name} USING gin "
     "(subject, sender, recipients, number, attachments)",
     "CREATE INDEX IF NOT EXISTS {name}_date ON {name} (date)",
@@ -96,7 +110,7 @@ DDL = [
 
 _UPSERT = (
     f"INSERT INTO search_docs (id, {', '.join(_COLUMNS)}) VALUES (?, "
-    + ", ".join("?::tsvector" if c in _TS_COLUMNS else "?" for c in _COLUMNS)
+    + ", ".join("?::tsvector" if c in _VECTORS else "?" for c in _COLUMNS)
     + ") ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS)
 )
@@ -123,6 +137,14 @@ def tsvector(terms: Iterable[str], *, weight_first: int = 0, extra: Iterable[str
     return " ".join(f"{_lexeme(t)}:{','.join(p[:256])}" for t, p in positions.items())
 
 
+def pairs_of(terms: list[str]) -> str:
+    """A tsvector literal (no positions) of each two neighbouring ``terms``, as the lexeme
+    ``"a b"`` (no term holds a space): a phrase of common words is then found by its pairs
+    in the GIN index, not by reading the positions of every record holding its words."""
+    terms = terms[:MAX_POSITION]
+    return " ".join(_lexeme(f"{a} {b}") for a, b in dict.fromkeys(itertools.pairwise(terms)))
+
+
 def row_of(record: Record, text_limit: int = 2_000_000) -> tuple[Any, ...]:
     """The ``search_docs`` row of ``record`` (id first, then :data:`_COLUMNS`)."""
     recipients = "\n".join(record.recipients)
@@ -135,6 +157,7 @@ def row_of(record: Record, text_limit: int = 2_000_000) -> tuple[Any, ...]:
     parts = " ".join(a[2] for a in analyzed).split()
     exact = " ".join(a[1] for a in analyzed).split()
     body = tsvector(words, weight_first=len(subject_terms), extra=parts)
+    pairs = pairs_of(words)
 
     def field(text: str, stemmed: bool) -> str | None:
         if not text:
@@ -153,6 +176,7 @@ def row_of(record: Record, text_limit: int = 2_000_000) -> tuple[Any, ...]:
         field(recipients, True),
         field(number, False),
         field(names, False),
+        pairs,
         record.kind or None,
         record.source or None,
         record.office or None,
@@ -164,6 +188,7 @@ def row_of(record: Record, text_limit: int = 2_000_000) -> tuple[Any, ...]:
         datetime_to_long(dates["issued"]) if dates["issued"] else None,
         datetime_to_long(dates["received"]) if dates["received"] else None,
         int((when - _EPOCH).total_seconds()) if when else 0,
+        min(len(words), MAX_POSITION) + len(parts),
     )
 
 
@@ -192,6 +217,7 @@ class _Translator:
         self.text = text
         self.rank: list[str] = []  # body tsqueries that rank
         self.exact_rank: list[str] = []  # exact-wording phrases that rank first
+        self.positions = False  # a condition reads positions (a phrase of 3 words or more)
 
     def __call__(self, q: Any, positive: bool = True) -> _Node | None:
         if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
@@ -273,7 +299,7 @@ class _Translator:
             forms = " <-> ".join(_lexeme(exact_form(self.text[s:e])) for s, e in ranges)
         if q.fieldname == "exact" or getattr(q, "required", False):
             if forms is None:
-                return _Node(column, ts)
+                return self._body_phrase(words, ts) if column == "body" else _Node(column, ts)
             if positive:
                 self.exact_rank.append(forms)
             return _Node("exact", forms)
@@ -281,7 +307,19 @@ class _Translator:
             self.rank.append(ts)
             if forms is not None:
                 self.exact_rank.append(forms)
-        return _Node(column, ts)
+        return self._body_phrase(words, ts) if column == "body" else _Node(column, ts)
+
+    def _body_phrase(self, words: list[str], ts: str) -> _Node:
+        """A phrase of ``body``: the records holding each two neighbouring words as a pair
+        (the GIN index of ``pairs`` finds them, no record's words are read), then for three
+        words or more the phrase itself in their positions."""
+        if len(words) < 2:
+            return _Node("body", ts)
+        pairs = " & ".join(_lexeme(f"{a} {b}") for a, b in itertools.pairwise(words))
+        if len(words) == 2:
+            return _Node("pairs", pairs)
+        self.positions = True
+        return _Node(sql="(pairs @@ ?::tsquery AND body @@ ?::tsquery)", args=[pairs, ts])
 
     def _wildcard(self, q: Any, positive: bool) -> _Node:
         column = _FIELD_COLUMN.get(q.fieldname)
@@ -554,8 +592,12 @@ class PostgresIndex(SearchIndex):
                 for record in records:
                     copy.write_row(row_of(record, self.text_limit))
                     count += 1
+            # GIN indexes are built in fewer passes with more than the default 64 MB
+            # (this session only, for these statements).
+            conn.execute("SET maintenance_work_mem = '256MB'")
             for statement in _DOCS_INDEXES:
                 conn.execute(statement.format(name="search_docs_new"))
+            conn.execute("RESET maintenance_work_mem")
             conn.execute("ANALYZE search_docs_new")
             with conn.transaction():
                 session = _PostgresSession(conn)
@@ -563,7 +605,7 @@ class PostgresIndex(SearchIndex):
                 session.rows("SELECT applied FROM search_state WHERE one = 1 FOR UPDATE")
                 session.rows("DROP TABLE search_docs")
                 session.rows("ALTER TABLE search_docs_new RENAME TO search_docs")
-                for index in ("body", "exact", "fields", "date", "kind"):
+                for index in ("body", "exact", "pairs", "fields", "date", "kind"):
                     session.rows(
                         f"ALTER INDEX search_docs_new_{index} RENAME TO search_docs_{index}"
                     )
@@ -616,7 +658,7 @@ class PostgresIndex(SearchIndex):
             rank_sql += f" + {EXACT_FACTOR} * ts_rank_cd(exact, ?::tsquery, 2)"
             rank_args.append(" | ".join(f"({t})" for t in tr.exact_rank))
         start = (q.page - 1) * q.page_size
-        with self._session() as s:
+        with self._session(write=True) as s:  # a transaction: SET LOCAL below
             if q.sort == "newest" or not tr.rank:
                 order = "date DESC, id" if q.sort == "newest" else "id"
                 rows = s.rows(
@@ -626,21 +668,33 @@ class PostgresIndex(SearchIndex):
                 )
             else:
                 # Ranked: the records whose subject holds a ranked word (they rank
-                # highest), then the first others found, RANK_CANDIDATES of each at most.
-                cap = max(RANK_CANDIDATES, start + q.page_size)
+                # highest), then the first others found, RANK_CANDIDATES of each at most;
+                # of each, the RANK_TOP shortest (the rank is divided by the length, and
+                # the length is a column: nothing of a candidate's words is read to pick
+                # them) are ranked. The GIN indexes find them (a sequential scan would
+                # read every record's words to test it).
+                # A condition on positions reads each record it tests: then RANK_TOP.
+                cap = max(RANK_TOP if tr.positions else RANK_CANDIDATES, start + q.page_size)
+                top = max(RANK_TOP, start + q.page_size)
+                ranked = " | ".join(f"({t})" for t in tr.rank)
+                pick = "SELECT id, body, exact FROM (SELECT id, body, exact, words FROM search_docs"
+                s.rows("SET LOCAL enable_seqscan = off")
                 rows = s.rows(
-                    f"WITH cand AS ((SELECT id FROM search_docs WHERE {where_sql} "
-                    "AND subject @@ ?::tsquery LIMIT ?) UNION "
-                    f"(SELECT id FROM search_docs WHERE {where_sql} LIMIT ?)) "
-                    f"SELECT d.id, {rank_sql} AS score FROM search_docs d JOIN cand USING (id) "
-                    "ORDER BY score DESC, d.id LIMIT ? OFFSET ?",
+                    f"SELECT id, {rank_sql} AS score FROM (({pick} WHERE {where_sql} "
+                    "AND subject @@ ?::tsquery LIMIT ?) a ORDER BY words LIMIT ?) UNION ALL "
+                    f"({pick} WHERE {where_sql} AND NOT coalesce(subject @@ ?::tsquery, false) "
+                    "LIMIT ?) b ORDER BY words LIMIT ?)) c "
+                    "ORDER BY score DESC, id LIMIT ? OFFSET ?",
                     (
-                        *args,
-                        " | ".join(f"({t})" for t in tr.rank),
-                        cap,
-                        *args,
-                        cap,
                         *rank_args,
+                        *args,
+                        ranked,
+                        cap,
+                        top,
+                        *args,
+                        ranked,
+                        cap,
+                        top,
                         q.page_size,
                         start,
                     ),

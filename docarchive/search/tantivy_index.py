@@ -16,7 +16,8 @@ Schema (field: what it holds)::
     exact         the same words at the same positions, normalized but not stemmed: a
                   phrase ranks the records holding it exactly as asked first, and
                   ``exact:`` keeps only those
-    subject       stemmed, with positions; sender, recipients stemmed
+    subject       stemmed, with positions, then the parts of its reference numbers
+                  (``subject:3412``); sender, recipients stemmed
     number, attachments           unstemmed, a reference whole and by its parts
     kind source office year classification thread sender_id   exact values (fast:
                   the facets are tantivy aggregations)
@@ -81,7 +82,7 @@ __all__ = ["SCHEMA_VERSION", "TantivyIndex", "document"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: subject holds its references' parts
 STATE_ID = "\x00docarchive-state"
 MANIFEST = "manifest.json"
 LOCK_FILE = "docarchive.lock"
@@ -148,6 +149,8 @@ def document(record: Record, text_limit: int = 2_000_000) -> Any:
         doc.add_text("parts", parts)
     if subject[0]:
         doc.add_text("subject", subject[0])
+    if subject[2]:  # the parts of its references: a second value, so no phrase spans both
+        doc.add_text("subject", subject[2])
     for name, value, stemmed in (
         ("sender", record.sender, True),
         ("recipients", recipients, True),
@@ -302,6 +305,25 @@ class _Translator:
         raise SearchError(
             f"the query {self.text!r} uses {type(q).__name__}, which the "
             "tantivy index does not support"
+        )
+
+    def phrase_parts(self, q: Any) -> tuple[Any, Any] | None:
+        """For a query that is one phrase of ``all`` (not ``exact:``) whose words have
+        their exact forms: the stemmed phrase and the phrase in its exact wording, which
+        :meth:`TantivyIndex.search` runs one after the other; None for any other query."""
+        if not isinstance(q, wq.Phrase) or q.fieldname != "all" or len(q.words) < 2:
+            return None
+        if getattr(q, "required", False) or getattr(q, "boost", 1.0) not in (1.0, None):
+            return None
+        ranges = q.char_ranges or []
+        if len(ranges) != len(q.words) or any(s is None or e is None for s, e in ranges):
+            return None
+        slop = max(0, int(q.slop) - 1)
+        words: list[str | tuple[int, str]] = list(q.words)
+        forms: list[str | tuple[int, str]] = [exact_form(self.text[s:e]) for s, e in ranges]
+        return (
+            tantivy.Query.phrase_query(SCHEMA, "all", words, slop=slop),
+            tantivy.Query.phrase_query(SCHEMA, "exact", forms, slop=slop),
         )
 
     def _bool(self, clauses: list[tuple[Occur, Any]]) -> Any:
@@ -713,10 +735,30 @@ class TantivyIndex(SearchIndex):
         clauses.append((Occur.MustNot, hidden))
         return tantivy.Query.boolean_query(clauses)
 
+    def _exact_first(
+        self, searcher: Any, stemmed: Any, exact: Any, q: Query, start: int
+    ) -> tuple[list[tuple[float, Any]], int]:
+        """The page of hits of a one-phrase query, and the number of matches (-1 unless
+        ``q.count``): the records holding the phrase in its exact wording come first, found
+        by a search of their own; the stemmed phrase, whose positions are read in many more
+        records, is searched only to count or when those do not fill the page."""
+        want = start + q.page_size
+        boosted = tantivy.Query.boost_query(exact, EXACT_FACTOR)
+        first = list(searcher.search(self._filtered(boosted, q), want, count=False).hits)
+        if len(first) >= want and not q.count:
+            return first[start:want], -1
+        rest = searcher.search(self._filtered(stemmed, q), want, count=q.count)
+        if len(first) < want:
+            seen = {(a.segment_ord, a.doc) for _, a in first}
+            first += [(s, a) for s, a in rest.hits if (a.segment_ord, a.doc) not in seen]
+        return first[start:want], int(rest.count) if q.count else -1
+
     def search(self, q: Query) -> SearchResult:
         tree = parse_tree(self._query_parser(), q.text)
         try:
-            main = _Translator(q.text, self._current())(tree)
+            translator = _Translator(q.text, self._current())
+            main = translator(tree)
+            parts = translator.phrase_parts(tree) if q.sort != "newest" else None
         except ValueError as exc:
             raise SearchError(f"cannot run the query {q.text!r}: {exc}") from exc
         if main is None:
@@ -724,8 +766,12 @@ class TantivyIndex(SearchIndex):
         searcher = self._current()
         full = self._filtered(main, q)
         start = (q.page - 1) * q.page_size
+        total = -1
         try:
-            if q.sort == "newest":
+            if parts is not None:
+                page, total = self._exact_first(searcher, *parts, q, start)
+                full = self._filtered(parts[0], q)  # the same records, for the facets
+            elif q.sort == "newest":
                 found = searcher.search(
                     full,
                     q.page_size,
@@ -736,16 +782,18 @@ class TantivyIndex(SearchIndex):
                 )
             else:
                 found = searcher.search(full, q.page_size, count=q.count, offset=start)
+            if parts is None:
+                page = list(found.hits)
+                total = int(found.count) if q.count else -1
             hits = [
                 Hit(
                     str(searcher.doc(address)["id"][0]),
                     float(score) if q.sort == "relevance" else 0.0,
                 )
-                for score, address in found.hits
+                for score, address in page
             ]
             if not q.count:
                 return SearchResult(-1, hits, {})
-            total = int(found.count)
             facets: dict[str, dict[str, int]] = {name: {} for name in FACETS}
             if total:
                 aggs = searcher.aggregate(

@@ -301,6 +301,33 @@ class IndexConformance:
     def test_the_record_number_field(self, ix: SearchIndex, query: str) -> None:
         assert ids(ix, query) == ["d"]
 
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "subject:3412",
+            "subject:٣٤١٢",
+            "subject:3412/م.و",
+            "subject:2026/09/14",
+            "subject:3412 AND subject:جواب",
+            "from:77",
+            "to:55",
+            "file:66",
+        ],
+    )
+    def test_field_prefixes_find_reference_parts(self, ix: SearchIndex, query: str) -> None:
+        # d holds 3412/م.و in its text: a field prefix finds the part in that field only
+        reply = letter(
+            "i",
+            "جواب كتابكم المرقم 3412/م.و في 2026/9/14",
+            "نص الجواب",
+            sender="قسم 77/ق.م",
+            recipients=["شعبة 55/ش.ع"],
+            files=[FileRef("original", "1" * 64, 1, "application/pdf", "رد 66/ب.ت.pdf")],
+        )
+        ix.apply([reply], [], through=len(LETTERS) + 1)
+        assert sorted(ids(ix, "3412")) == ["d", "i"]
+        assert ids(ix, query) == ["i"]
+
     # -- the query language ----------------------------------------------------------------
 
     @pytest.mark.parametrize(
@@ -342,6 +369,13 @@ class IndexConformance:
         assert set(top) == {"g", "h"} and top[0] == "h"
         assert ids(ix, '"دوام رسمي"') == ["a"]  # stemmed words still make the phrase
         assert ids(ix, '"الرسمي الدوام"') == []  # the words in another order are not it
+
+    def test_exact_wording_first_across_pages(self, ix: SearchIndex) -> None:
+        text = '"الموظفين المتقاعدين"'  # g holds it as written, h stemmed
+        pages = [ids(ix, text, page=n, page_size=1) for n in (1, 2, 3)]
+        assert pages == [["g"], ["h"], []]
+        assert [ids(ix, text, page=n, page_size=1, count=False) for n in (1, 2)] == [["g"], ["h"]]
+        assert ix.search(Query(text, ALL, page_size=1)).total == 2
 
     def test_exact_keeps_only_the_exact_form(self, ix: SearchIndex) -> None:
         assert ids(ix, 'exact:"الموظفين المتقاعدين"') == ["g"]

@@ -98,3 +98,27 @@ def _circular() -> dict[str, object]:
     path = Path(__file__).resolve().parents[2] / "examples" / "data" / "circular.json"
     data: dict[str, object] = json.loads(path.read_text("utf-8"))
     return data
+
+
+def test_the_shortest_candidates_are_the_ones_ranked(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Of the records found, only the RANK_TOP shortest are ranked (the rank is divided by
+    the length): a short record found last still comes first."""
+    from docarchive.records import Classification
+    from docarchive.search import Query, pgindex
+    from docarchive.testing.index import letter
+
+    monkeypatch.setattr(pgindex, "RANK_TOP", 2)
+    filler = " ".join(["تقرير", "اللجنة", "المختصة", "بالتدقيق"] * 30)
+    long_ones = [letter(f"long{i}", "كتاب", f"المولدات {filler}") for i in range(5)]
+    index = open_index(postgres_url)
+    try:
+        index.apply(long_ones, [], through=1)
+        index.apply([letter("short", "كتاب", "المولدات")], [], through=2)
+        found = index.search(
+            Query("المولدات", Classification.TOP_SECRET, page_size=1, count=False)
+        ).hits
+        assert [h.id for h in found] == ["short"]
+    finally:
+        index.close()

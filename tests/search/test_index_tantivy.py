@@ -132,3 +132,23 @@ def test_the_term_cache_is_emptied_between_texts_never_inside_one(
     for _ in range(3):
         assert index_strings(text) == expected
         assert index_strings("كتاب آخر فيه كلمات جديدة كثيرة") is not None
+
+
+def test_a_phrase_is_its_words_in_a_row(tmp_path: Path) -> None:
+    """A record holding each two neighbouring words of a three-word phrase, but apart, is
+    not a match."""
+    index = TantivyIndex(tmp_path / "ix")
+    index.apply(
+        [
+            letter("apart", "كتاب", "صيانة المولدات ثم تأجيل ثم المولدات الكهربائية"),
+            letter("whole", "كتاب", "صيانة المولدات الكهربائية"),
+        ],
+        [],
+        through=1,
+    )
+    from docarchive.records import Classification
+    from docarchive.search import Query
+
+    hits = index.search(Query('"صيانة المولدات الكهربائية"', Classification.TOP_SECRET)).hits
+    assert [h.id for h in hits] == ["whole"]
+    index.close()
