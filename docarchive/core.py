@@ -51,7 +51,9 @@ class Core:
         )
         if self.files.index is not None:  # made private before the engine writes in it
             self.permissions.folder(self.files.index)
-        self.sync = IndexSync(self.catalog, self.index, after_write=self.files.after_index_write)
+        self.sync = IndexSync(
+            self.catalog, self.index, after_write=self.files.after_index_write, before=self.analysis
+        )
 
     def now(self) -> datetime:
         """The current time in the office's time zone."""
@@ -66,8 +68,8 @@ class Core:
         use_lexicon(self.settings.search)
 
     def catch_up(self) -> int:
-        """Bring the index up to the catalog's last change (see :class:`IndexSync`)."""
-        self.analysis()
+        """Bring the index up to the catalog's last change (see :class:`IndexSync`, which
+        makes this archive's analysis chain the one in use first)."""
         return self.sync.catch_up()
 
     def actor(self, actor: str | None) -> str:

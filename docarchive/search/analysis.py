@@ -260,6 +260,8 @@ _TEH = "ت"
 _HEH = "ه"
 _YEH = "ي"
 _ALEF = "ا"
+_HA = "ها"
+_AT = "ات"
 _ARTICLE = "ال"
 _NISBA_FEMININE = "يه"
 
@@ -267,8 +269,9 @@ _NISBA_FEMININE = "يه"
 def _known(word: str, lemmas: Mapping[str, str]) -> str | None:
     """The lemma of ``word``, or of the first known form left as its suffixes come off
     (Lucene's list, each tried once, in order; a ت left at the end is tried as the ة it
-    stands for, before the ت itself: لجنتين -> لجنت -> لجنة; ية as the adjective's ي
-    first: مالية -> مالي, not مال); None when no form is known."""
+    stands for when the ت itself is not a word: لجنتين -> لجنت -> لجنة; ية as the
+    adjective's ي first: مالية -> مالي, not مال; what ات leaves as the ة singular first:
+    معاملات -> معاملة, not معامل); None when no form is known."""
     return _walk(word, lemmas)[0]
 
 
@@ -280,7 +283,7 @@ def _walk(word: str, lemmas: Mapping[str, str]) -> tuple[str | None, str]:
         return lemma, word
     if word[:3] not in _HEADS:  # no known word starts so: none can be reached
         return None, _strip_unknown(word)
-    if word.endswith(_ALEF) and len(word) >= 4:  # tanween: مسؤولاً, رسمياً
+    if word.endswith(_ALEF) and len(word) >= 4 and not word.endswith(_HA):  # مسؤولاً
         lemma = lemmas.get(word[:-1])
         if lemma is not None:
             return lemma, word
@@ -298,11 +301,13 @@ def _walk(word: str, lemmas: Mapping[str, str]) -> tuple[str | None, str]:
                 lemma = lemmas.get(word + _YEH)
                 if lemma is not None:
                     return lemma, word
-            if word.endswith(_TEH):  # ة before a suffix first: مائتان is مائة, not مائت
-                lemma = lemmas.get(word[:-1] + _HEH)
+            elif suffix == _AT:  # معاملات: the ة singular before a broken plural (معامل)
+                lemma = lemmas.get(word + _HEH)
                 if lemma is not None:
                     return lemma, word
             lemma = lemmas.get(word)
+            if lemma is None and word.endswith(_TEH):  # لجنتين -> لجنت -> لجنة
+                lemma = lemmas.get(word[:-1] + _HEH)
             if lemma is not None:
                 return lemma, word
     return None, whole if _is_tafeel(whole) else word
@@ -325,14 +330,16 @@ def _lexicon_stem(word: str, lemmas: Mapping[str, str]) -> str:
     """Stem one normalized Arabic word with the lexicon's help (see :func:`arabic_stem`):
     the lemma of what a known form is found by taking off an article prefix, a suffix or
     (only then) a bare proclitic; else light stemming, as without a lexicon."""
-    lemma = lemmas.get(word)
-    if lemma is None:
-        found = _COMPOUND_PREFIX_RE.match(word) or _PREFIX_RE.match(word)
-        if found:
-            lemma, stem = _article_lemma(word, found, lemmas)
-            if lemma is None:
-                return stem
-        else:
+    found = _COMPOUND_PREFIX_RE.match(word) or _PREFIX_RE.match(word)
+    if found:  # never looked up whole first: السنة is not ألسنة (the plural of لسان)
+        lemma, stem = _article_lemma(word, found, lemmas)
+        if lemma is None:
+            return stem
+    else:
+        lemma = lemmas.get(word)
+        if lemma is None:  # a proclitic and a word as written before a suffix: لسنة
+            lemma = _proclitic_lemma(word, lemmas, as_written=True)
+        if lemma is None:
             lemma, stem = _walk(word, lemmas)
             if lemma is None:
                 lemma = _proclitic_lemma(word, lemmas)
@@ -351,11 +358,15 @@ def _article_lemma(
     """(the lemma, or None; the light stem) of a word that starts with an article prefix
     (``found``)."""
     prefix = found.group()
-    if prefix.endswith("لل"):  # ل + a word that starts with ل (للجان) or with ال
-        lemma = _known(word[len(prefix) - 1 :], lemmas)
-        if lemma is not None:
-            return lemma, word
-    lemma, stem = _walk(word[found.end() :], lemmas)
+    rest = word[found.end() :]
+    lemma = _ARTICLE_ONLY.get(rest)
+    if lemma is not None:
+        return lemma, rest
+    lemma, stem = _walk(rest, lemmas)
+    if prefix.endswith("لل"):  # ل + ال (للجهة), or ل + a word that starts with ل (للجان)
+        other = _known(word[len(prefix) - 1 :], lemmas)
+        if other is not None and (lemma is None or (other in _CORE and lemma not in _CORE)):
+            return other, stem  # the office's and built-in words decide a tie
     if lemma is None and (word[:4] in _ARTICLE_HEADS or word[:3] in _ARTICLE_HEADS):
         lemma = _known(word, lemmas)  # a word of its own that starts with ال: إلكترونية
         if lemma is not None and not lemma.startswith(_ARTICLE):
@@ -363,26 +374,21 @@ def _article_lemma(
     return lemma, stem
 
 
-def _proclitic_lemma(word: str, lemmas: Mapping[str, str]) -> str | None:
+def _proclitic_lemma(
+    word: str, lemmas: Mapping[str, str], *, as_written: bool = False
+) -> str | None:
     """The lemma of what is left once a bare proclitic (و ف ب ك ل, or two) comes off, when
-    that is a known word (with its suffixes taken off); None otherwise."""
+    that is a known word (``as_written``: as it is; else also with its suffixes taken
+    off); None otherwise."""
     if word[0] not in _PROCLITIC_FIRST:
         return None
     for proclitic in _PROCLITICS:
-        if len(word) >= len(proclitic) + 2 and word.startswith(proclitic):
-            lemma = _known(word[len(proclitic) :], lemmas)
+        if len(word) >= len(proclitic) + 3 and word.startswith(proclitic):
+            rest = word[len(proclitic) :]
+            lemma = lemmas.get(rest) if as_written else _known(rest, lemmas)
             if lemma is not None:
                 return lemma
     return None
-
-
-def _lexicon_lemma(word: str, lemmas: Mapping[str, str]) -> str | None:
-    """The lemma of a word the lexicon does not know as written, found by taking off an
-    article prefix, a suffix or (only then) a bare proclitic; None when none is found."""
-    found = _COMPOUND_PREFIX_RE.match(word) or _PREFIX_RE.match(word)
-    if found:
-        return _article_lemma(word, found, lemmas)[0]
-    return _known(word, lemmas) or _proclitic_lemma(word, lemmas)
 
 
 @lru_cache(maxsize=50_000)
@@ -442,19 +448,25 @@ _LEXICON: Lexicon | None = None
 #: prefix can be known as whole.
 _HEADS: frozenset[str] = frozenset()
 _ARTICLE_HEADS: frozenset[str] = frozenset()
+#: The lemmas of the office's and the built-in words, which win a tie (للجان).
+_CORE: frozenset[str] = frozenset()
+#: The active lexicon's plurals known only after an article (الطلبة).
+_ARTICLE_ONLY: Mapping[str, str] = {}
 #: Lexicons read in this process, by their settings: each is read once.
 _LEXICONS: dict[LexiconSettings, Lexicon] = {}
 
 
 def lexicon() -> Lexicon:
     """The lexicon in use, read the first time a word is stemmed (once per process)."""
-    global _LEXICON, _HEADS, _ARTICLE_HEADS
+    global _LEXICON, _HEADS, _ARTICLE_HEADS, _CORE, _ARTICLE_ONLY
     if _LEXICON is None:
         found = _LEXICONS.get(_LEXICON_SETTINGS)
         if found is None:
             found = _LEXICONS[_LEXICON_SETTINGS] = load_lexicon(_LEXICON_SETTINGS, normalize_text)
         _HEADS = found.heads()
         _ARTICLE_HEADS = found.heads(lambda lemma: lemma.startswith(_ARTICLE), 4)
+        _CORE = found.core
+        _ARTICLE_ONLY = found.article_only
         _LEXICON = found
     return _LEXICON
 
@@ -477,7 +489,7 @@ def use_lexicon(settings: LexiconSettings) -> None:
 
 #: Raised whenever the chain changes what it makes of a word, beside the lexicon's own
 #: fingerprint: an index made by another chain is rebuilt (:func:`analysis_code`).
-ANALYSIS_REVISION = 3
+ANALYSIS_REVISION = 4
 
 
 def analysis_code() -> int:
@@ -516,6 +528,7 @@ _ARABIC_STOP_SOURCE = """
 تلك ذلك هناك كانت كان يكون تكون وكانت وكان غير بعض قد نحو بين بينما منذ ضمن حيث الان
 الآن خلال بعد قبل حتى عند عندما لدى جميع
 هؤلاء أولئك إذ لقد كذلك سوف ليس ليست لأن إنما كي لكي التي اللذان اللتان اللواتي ذات
+إليه إليها إليهم إليكم إلينا لديه لديها لديهم عليهم عليكم
 """
 
 #: Arabic stop words, normalized with :func:`normalize_text`.
@@ -554,6 +567,8 @@ _WORD_OR_REF_NO_UNDERSCORE = re.compile(
     r"[^\W_]++(?![./])|[^\W_]+(?:(?:\.[^\W_]+)*(?:/[^\W_]+(?:\.[^\W_]+)*)+)?"
 )
 _PLAIN_WORD = re.compile(r"[^\W_]+")
+#: Madda and hamza written as combining marks (آ أ ؤ إ ئ decomposed).
+_COMBINING_HAMZA = re.compile("[\u0653-\u0655]")
 
 
 def raw_words(text: str) -> list[str]:
@@ -562,6 +577,8 @@ def raw_words(text: str) -> list[str]:
 
     One compiled pattern and no Python per word; text holding other combining marks
     (rare: decomposed Latin accents) is cut by the tokenizer's own pattern."""
+    if _COMBINING_HAMZA.search(text):  # ئ written as ي + hamza: composed, as the chain does
+        text = unicodedata.normalize("NFC", text)
     if _OTHER_MARK.search(text):
         found: list[str] = _SCAN_RE.findall(text)
         splitter = _TOKEN_RE
@@ -745,7 +762,7 @@ class ArabicNormalizeFilter(Filter):  # type: ignore[misc]
     """Unify Arabic letter variants as Lucene's ``ArabicNormalizer`` does.
 
     آ أ إ ٱ -> ا, ى -> ي, ة -> ه, plus the Persian/Kurdish forms produced by
-    Iraqi keyboards: ی ے -> ي, ک -> ك, ۀ ہ ە -> ه.  ؤ and ئ are left alone.
+    Iraqi keyboards: ی ے -> ي, ک -> ك, ۀ ہ ە -> ه.  ؤ and ئ -> ء (مسؤول and مسئول are one word).
     Being the last normalization step, it also re-composes (NFC) the rare
     sequence that lowercasing leaves decomposed.
     """
@@ -995,12 +1012,17 @@ def index_strings(text: str, stemmed: bool = True) -> tuple[str, str, str]:
     if len(cache) > _STRINGS_LIMIT or len(cache.words) > _STRINGS_LIMIT:
         cache.reset()  # never in the middle of a text: its three strings need its runs
     chunks = text.split()
-    whole = " ".join(map(cache.__getitem__, chunks))
-    exact = " ".join(map(cache.exact.__getitem__, chunks))
-    parts = ""
-    if "/" in text:
-        parts = " ".join(map(cache.parts.__getitem__, [c for c in chunks if "/" in c]))
-    return whole, exact, parts
+    for _ in range(3):
+        try:
+            whole = " ".join(map(cache.__getitem__, chunks))
+            exact = " ".join(map(cache.exact.__getitem__, chunks))
+            parts = ""
+            if "/" in text:
+                parts = " ".join(map(cache.parts.__getitem__, [c for c in chunks if "/" in c]))
+            return whole, exact, parts
+        except KeyError:  # another thread emptied the cache between the joins: again
+            continue
+    raise RuntimeError("the analysis cache was emptied three times while one text was read")
 
 
 class FormPositions(Positions):  # type: ignore[misc]

@@ -32,11 +32,15 @@ class IndexSync:
         catalog: Catalog,
         index: SearchIndex,
         after_write: Callable[[], None] | None = None,
+        before: Callable[[], None] | None = None,
     ) -> None:
         self.catalog = catalog
         self.index = index
         #: Called after the index wrote (the permission policy's fix-up of its files).
         self.after_write = after_write
+        #: Called before the index is read or written (the archive's analysis chain made
+        #: the one in use: :meth:`docarchive.core.Core.analysis`).
+        self.before = before
         index.attach(catalog)
 
     def catch_up(self) -> int:
@@ -47,6 +51,8 @@ class IndexSync:
         files, an unreadable state) is rebuilt from the catalog: the index is derived,
         so opening an archive never fails on it.
         """
+        if self.before is not None:
+            self.before()
         applied = 0
         wrote = False
         try:
@@ -87,6 +93,8 @@ class IndexSync:
         The new index replaces the old one at once (searches meanwhile see the old one);
         changes made while it was built are applied after.
         """
+        if self.before is not None:
+            self.before()
         through = self.catalog.last_change()
         count = self.index.rebuild(self._indexable_records(), through)
         self._written()

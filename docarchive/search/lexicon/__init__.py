@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,6 +128,12 @@ class Lexicon:
     sources: tuple[str, ...] = ()
     #: Stands for the content: an index built with another lexicon is rebuilt.
     fingerprint: str = "none"
+    #: The lemmas the office's words and ``builtin`` give: they win a tie between two
+    #: readings of one word (للجان: ل + لجان, not ل + ال + جان).
+    core: frozenset[str] = frozenset()
+    #: Plurals in ة that are also a known word + ه ("his"), known only after an article:
+    #: الطلبة are students (طالب), طلبه is "his request" (طلب).
+    article_only: Mapping[str, str] = field(default_factory=dict)
 
     def lemma(self, word: str) -> str | None:
         return self.lemmas.get(word)
@@ -169,11 +175,21 @@ class _Builder:
         self.lemmas: dict[str, str] = {}
         self.singulars: dict[str, None] = {}
         self.plurals: dict[str, str] = {}
+        self.core: set[str] = set()
+        self.core_words: set[str] = set()
+        self.article_only: dict[str, str] = {}
 
     def word(self, word: str) -> None:
         w = self.normalize(word)
         if _is_word(w):
             self.singulars.setdefault(w, None)
+
+    def article_plural(self, plural: str, singular: str) -> None:
+        """A plural known only after an article (الطلبة; bare, طلبه is "his request")."""
+        p, s = self.normalize(plural), self.normalize(singular)
+        if _is_word(p) and _is_word(s) and p != s:
+            self.singulars.setdefault(s, None)
+            self.article_only.setdefault(p, s)
 
     def plural(self, plural: str, singular: str) -> None:
         p, s = self.normalize(plural), self.normalize(singular)
@@ -181,19 +197,32 @@ class _Builder:
             self.singulars.setdefault(s, None)
             self.plurals.setdefault(p, s)
 
-    def end_source(self) -> None:
-        """What the source read since the last call joins the words of earlier ones."""
+    def end_source(self, core: bool = False) -> None:
+        """What the source read since the last call joins the words of earlier ones
+        (``core``: the office's or the built-in words)."""
         for word in self.singulars:
             self.lemmas.setdefault(word, word)
         for plural, singular in self.plurals.items():
             if plural not in self.singulars:
                 self.lemmas.setdefault(plural, singular)
+        if core:
+            self.core.update(self.singulars)
+            self.core.update(self.plurals.values())
+            self.core_words.update(self.singulars)
+            self.core_words.update(self.plurals)
         self.singulars = {}
         self.plurals = {}
 
     def build(self, sources: tuple[str, ...]) -> Lexicon:
         self.end_source()
         lemmas = self.lemmas
+        # a plural in ة that is also a known word + ه ("his") is known only after an
+        # article (unless the office or the built-in words list it bare; ministry.txt
+        # may list it with ال): طلبه is "his request", الطلبة the students
+        article_only = dict(self.article_only)
+        for word in [w for w, lemma in lemmas.items() if w != lemma and w.endswith("ه")]:
+            if len(word) > 3 and word[:-1] in lemmas and word not in self.core_words:
+                article_only[word] = lemmas.pop(word)
         for word, lemma in lemmas.items():
             # a plural of a word an earlier source calls a plural ends at that one's singular
             seen = {word}
@@ -204,7 +233,10 @@ class _Builder:
         digest = hashlib.sha256()
         for word in sorted(lemmas):
             digest.update(f"{word}\t{lemmas[word]}\n".encode())
-        return Lexicon(lemmas, sources, digest.hexdigest()[:16])
+        core = frozenset(lemmas.get(w, w) for w in self.core)
+        for word in sorted(article_only):
+            digest.update(f"ال{word}\t{article_only[word]}\n".encode())
+        return Lexicon(lemmas, sources, digest.hexdigest()[:16], core, article_only)
 
 
 def _is_word(w: str) -> bool:
@@ -212,7 +244,8 @@ def _is_word(w: str) -> bool:
 
 
 def read_builtin(builder: _Builder, path: Path = BUILTIN) -> None:
-    """Lines ``singular: plural ...`` and ``= word ...`` (see :file:`ministry.txt`)."""
+    """Lines ``singular: plural ...`` (a plural written with ال is known only after an
+    article) and ``= word ...`` (see :file:`ministry.txt`)."""
     for line in path.read_text("utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
         if not line:
@@ -224,7 +257,10 @@ def read_builtin(builder: _Builder, path: Path = BUILTIN) -> None:
             singular, plurals = line.split(":", 1)
             builder.word(singular.strip())
             for plural in plurals.split():
-                builder.plural(plural, singular.strip())
+                if plural.startswith("ال"):  # known only after an article
+                    builder.article_plural(plural[2:], singular.strip())
+                else:
+                    builder.plural(plural, singular.strip())
         else:
             for word in line.split():
                 builder.word(word)
@@ -240,6 +276,8 @@ def read_arramooz(builder: _Builder, path: Path) -> None:
     except sqlite3.Error as exc:
         raise ConfigurationError(f"{path}: cannot read the arramooz dictionary ({exc})") from None
     for word, number, broken in rows:
+        if not isinstance(word, str) or not isinstance(broken, str | None):
+            raise ConfigurationError(f"{path}: not the arramooz dictionary (a row of {word!r})")
         if not word or number == "جمع تكسير":  # a plural listed alone: no singular to join
             continue
         builder.word(word)
@@ -256,7 +294,7 @@ def load(settings: LexiconSettings, normalize: Callable[[str], str]) -> Lexicon:
         builder.plural(plural, singular)
     for word in settings.words:
         builder.word(word)
-    builder.end_source()
+    builder.end_source(core=True)
     for source in sources:
         if source == "builtin":
             read_builtin(builder)
@@ -268,10 +306,6 @@ def load(settings: LexiconSettings, normalize: Callable[[str], str]) -> Lexicon:
                     "(pip install 'docarchive[arabic]')"
                 )
             read_arramooz(builder, path)
-        builder.end_source()
+        builder.end_source(core=source == "builtin")
     own: tuple[str, ...] = ("office",) if settings.plurals or settings.words else ()
     return builder.build(own + sources)
-
-
-def words_of(lexicon: Lexicon) -> Iterable[str]:
-    return lexicon.lemmas.keys()
