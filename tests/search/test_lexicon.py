@@ -452,3 +452,28 @@ def test_lexicon_off_in_the_settings_gives_the_light_stemmer(tmp_path: Path) -> 
             assert arc.search("تأمين", clearance="top-secret").total == 1  # the old over-stemming
     finally:
         use_lexicon(DEFAULT)
+
+
+def test_two_archives_in_one_process_each_index_with_its_own_lexicon(tmp_path: Path) -> None:
+    """Reindexing one archive while another, with another lexicon, was used last builds
+    the first with its own lexicon (the catch-up and the rebuild switch to it)."""
+    roots = {name: tmp_path / name for name in ("a", "b")}
+    for root in roots.values():
+        Archive.init(root).close()
+    _write_search_settings(roots["b"], '[search]\nlexicon = "off"\n')
+    try:
+        with (
+            Archive.open(roots["a"], issue_pdf=False) as a,
+            Archive.open(roots["b"], issue_pdf=False) as b,
+        ):
+            a.issue("circular", circular(*LETTERS["entrances"]))
+            b.issue("circular", circular(*LETTERS["complete"]))
+            assert b.search("تأمين", clearance="top-secret").total == 1  # b: light stemming
+            a.reindex()
+            use_lexicon(LexiconSettings(sources=()))  # b's, as a thread serving b leaves it
+            a.catch_up()
+            found = a.search("تأمين", clearance="top-secret")
+            assert [h.record.subject for h in found.hits] == ["خطة أمنية"]
+            assert a.search("تام", clearance="top-secret").total == 0
+    finally:
+        use_lexicon(DEFAULT)
