@@ -74,7 +74,7 @@ def arabic_words(texts: list[str]) -> Counter[str]:
 
 
 def known(word: str, lemmas: dict[str, str]) -> bool:
-    return word in lemmas or A._lexicon_lemma(word, lemmas) is not None
+    return word in lemmas or A.known_lemma(word) is not None
 
 
 def coverage(words: Counter[str], lemmas: dict[str, str]) -> tuple[float, float]:

@@ -77,6 +77,7 @@ __all__ = [
     "form_code",
     "index_strings",
     "indexed_terms",
+    "known_lemma",
     "lexicon",
     "normalize_text",
     "raw_tokens",
@@ -327,29 +328,39 @@ def _strip_unknown(word: str) -> str:
 
 
 def _lexicon_stem(word: str, lemmas: Mapping[str, str]) -> str:
-    """Stem one normalized Arabic word with the lexicon's help (see :func:`arabic_stem`):
-    the lemma of what a known form is found by taking off an article prefix, a suffix or
-    (only then) a bare proclitic; else light stemming, as without a lexicon."""
-    found = _COMPOUND_PREFIX_RE.match(word) or _PREFIX_RE.match(word)
-    if found:  # never looked up whole first: السنة is not ألسنة (the plural of لسان)
-        lemma, stem = _article_lemma(word, found, lemmas)
-        if lemma is None:
-            return stem
-    else:
-        lemma = lemmas.get(word)
-        if lemma is None:  # a proclitic and a word as written before a suffix: لسنة
-            lemma = _proclitic_lemma(word, lemmas, as_written=True)
-        if lemma is None:
-            lemma, stem = _walk(word, lemmas)
-            if lemma is None:
-                lemma = _proclitic_lemma(word, lemmas)
-            if lemma is None:
-                if len(stem) >= 5 and stem.startswith(_WAW):
-                    stem = stem[1:]
-                return stem
+    """Stem one normalized Arabic word with the lexicon's help (see :func:`arabic_stem`)."""
+    lemma, stem = _lexicon_lemma(word, lemmas)
+    if lemma is None:  # unknown: light stemming, as without a lexicon
+        return stem
     if len(lemma) >= 4 and lemma.endswith(_HEH):  # ة: as the light stemmer, so that
         return lemma[:-1]  # غرفة meets الغرف and محطات, which the lexicon may not list
     return lemma
+
+
+def _lexicon_lemma(word: str, lemmas: Mapping[str, str]) -> tuple[str | None, str]:
+    """(the lemma of what a known form is found by taking off an article prefix, a suffix
+    or (only then) a bare proclitic, or None; the word's light stem)."""
+    found = _COMPOUND_PREFIX_RE.match(word) or _PREFIX_RE.match(word)
+    if found:  # never looked up whole first: السنة is not ألسنة (the plural of لسان)
+        return _article_lemma(word, found, lemmas)
+    lemma = lemmas.get(word)
+    if lemma is None:  # a proclitic and a word as written before a suffix: لسنة
+        lemma = _proclitic_lemma(word, lemmas, as_written=True)
+    if lemma is not None:
+        return lemma, word
+    lemma, stem = _walk(word, lemmas)
+    if lemma is None:
+        lemma = _proclitic_lemma(word, lemmas)
+    if lemma is None and len(stem) >= 5 and stem.startswith(_WAW):
+        stem = stem[1:]
+    return lemma, stem
+
+
+def known_lemma(word: str) -> str | None:
+    """The lemma the lexicon in use finds for one normalized Arabic word (as written, or
+    once an article, a suffix or a proclitic is taken off); None when it finds none."""
+    lemmas = lexicon().lemmas
+    return _lexicon_lemma(word, lemmas)[0] if lemmas else None
 
 
 def _article_lemma(
