@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backends import INDEX_BACKENDS, backend_archive
 from clirun import run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -364,20 +365,11 @@ def _fill(arc: Archive) -> dict[str, str]:
     return ids
 
 
-@pytest.fixture(scope="module", params=["tantivy", "whoosh", "postgresql"])
+@pytest.fixture(scope="module", params=INDEX_BACKENDS)
 def filled(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Archive, dict[str, str]]]:
-    root = tmp_path_factory.mktemp("lexicon") / "archive"
-    options: dict[str, Any] = {}
-    if request.param == "postgresql":
-        from services import new_database
-
-        url = new_database(request.getfixturevalue("postgres_server"))
-        index, options = url, {"catalog": url}
-    else:
-        index = f"{request.param}://{root / 'index'}"
-    with Archive.open(root, issue_pdf=False, index=index, **options) as arc:
+    with backend_archive(request, tmp_path_factory, "lexicon") as arc:
         yield arc, _fill(arc)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backends import backend_archive
 from corpus import Corpus
 
 from docarchive import Archive
@@ -295,16 +296,7 @@ BACKENDS = ["tantivy", "whoosh", "postgresql"]
 def archive(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Archive, dict[str, str]]]:
-    root = tmp_path_factory.mktemp("relevance") / "archive"
-    options: dict[str, Any] = {}
-    if request.param == "postgresql":
-        from services import new_database
-
-        url = new_database(request.getfixturevalue("postgres_server"))
-        index, options = url, {"catalog": url}
-    else:
-        index = f"{request.param}://{root / 'index'}"
-    with open_archive(root, index, **options) as arc:
+    with backend_archive(request, tmp_path_factory, "relevance") as arc:
         yield arc, fill(arc)
 
 

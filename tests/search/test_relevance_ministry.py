@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
+from backends import backend_archive
 from corpus import Corpus
 from judged_ministry import CATEGORIES, JUDGMENTS, LETTERS, Judgment
-from test_relevance import BACKENDS, open_archive
+from test_relevance import BACKENDS
 
 from docarchive import Archive
 
@@ -40,16 +40,7 @@ TOP = 3
 def archive(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Archive]:
-    root = tmp_path_factory.mktemp("ministry") / "archive"
-    options: dict[str, Any] = {}
-    if request.param == "postgresql":
-        from services import new_database
-
-        url = new_database(request.getfixturevalue("postgres_server"))
-        index, options = url, {"catalog": url}
-    else:
-        index = f"{request.param}://{root / 'index'}"
-    with open_archive(root, index, **options) as arc:
+    with backend_archive(request, tmp_path_factory, "ministry") as arc:
         fill(arc)
         yield arc
 
