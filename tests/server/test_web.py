@@ -15,11 +15,10 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 from serving import Server, docarchive
 
@@ -145,7 +144,21 @@ def go(driver: webdriver.Chrome, element: WebElement, how: str = "click") -> Non
         lambda d: d.find_element(By.TAG_NAME, "html")
     )
     element.click() if how == "click" else element.submit()
-    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 60).until(lambda _: _gone(old))
+
+
+def _gone(element: WebElement) -> bool:
+    """Whether ``element`` left the page: stale, or, as Chromium 156 also answers for a
+    node of a page that was replaced, "does not belong to the document"."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
+    return False
 
 
 def shot(driver: webdriver.Chrome, name: str) -> None:
