@@ -191,38 +191,35 @@ def main() -> None:
         flush=True,
     )
 
-    def run_new() -> None:
-        A.use_lexicon(default)
-        _fresh_caches()
-        for s, t in docs:
-            A.index_strings(s)
-            A.index_strings(t)
-
-    def run_no_lexicon() -> None:
-        A.use_lexicon(off)
-        _fresh_caches()
-        for s, t in docs:
-            A.index_strings(s)
-            A.index_strings(t)
-        A.use_lexicon(default)
-
     warmup = [(r.subject, r.text) for r in Corpus(seed=14).records(args.n)]
+
+    def index_all(letters: list[tuple[str, str]]) -> None:
+        for s, t in letters:
+            A.index_strings(s)
+            A.index_strings(t)
+
+    def cold(settings: LexiconSettings) -> Callable[[], None]:
+        """index_strings over the letters with ``settings``' lexicon, caches empty."""
+
+        def run() -> None:
+            A.use_lexicon(settings)
+            _fresh_caches()
+            index_all(docs)
+            A.use_lexicon(default)
+
+        return run
 
     def warm(settings: LexiconSettings) -> Callable[[], None]:
         """index_strings over the letters with caches warmed by as many other letters
         first (untimed): a rebuild of a large archive after its first letters."""
 
         def run() -> None:
-            for s, t in docs:
-                A.index_strings(s)
-                A.index_strings(t)
+            index_all(docs)
 
         def prepare() -> None:
             A.use_lexicon(settings)
             _fresh_caches()
-            for s, t in warmup:
-                A.index_strings(s)
-                A.index_strings(t)
+            index_all(warmup)
 
         run.prepare = prepare  # type: ignore[attr-defined]
         return run
@@ -231,8 +228,8 @@ def main() -> None:
         ("(a) str.split (no analysis)", run_split, len(docs)),
         ("(b) the chain, token by token", run_chain, max(1, len(docs) // 10)),
         ("(c) fast path before issue 13", run_old, len(docs)),
-        ("(d) index_strings (now)", run_new, len(docs)),
-        ("(e) index_strings, lexicon off", run_no_lexicon, len(docs)),
+        ("(d) index_strings (now)", cold(default), len(docs)),
+        ("(e) index_strings, lexicon off", cold(off), len(docs)),
         ("(f) (d) with warm caches", warm(default), len(docs)),
         ("(g) (e) with warm caches", warm(off), len(docs)),
     ]
