@@ -367,5 +367,8 @@ def test_the_check_page_on_a_phone(site: dict[str, Any], browser: webdriver.Chro
     assert wide, "the page fits the phone's width"
     shot(browser, "15-check-phone")
     browser.get(f"{url}/check/{code[:-1]}X")
-    assert "ليس صحيحاً" in browser.find_element(By.CSS_SELECTOR, ".verdict").text
+    # the verdict of the new page, not of the one it replaces (read too early once)
+    WebDriverWait(browser, 30, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: "ليس صحيحاً" in d.find_element(By.CSS_SELECTOR, ".verdict").text
+    )
     shot(browser, "16-check-not-genuine")
