@@ -503,6 +503,11 @@ def use_lexicon(settings: LexiconSettings) -> None:
 ANALYSIS_REVISION = 4
 
 
+def lexicon_settings() -> LexiconSettings:
+    """The settings of the lexicon in use (see :func:`use_lexicon`)."""
+    return _LEXICON_SETTINGS
+
+
 def analysis_code() -> int:
     """A number below 1,000,000 that stands for the chain in use (its revision and its
     lexicon): indexes record it and are rebuilt when it changes."""
@@ -960,6 +965,30 @@ def indexed_terms(raw: str) -> frozenset[str]:
     return frozenset(term for group in groups for term, _ in group)
 
 
+#: Punctuation that is never part of a token, around a word: ``الوزارة.`` is the word
+#: الوزارة (no ``/``, no marks, no letters, digits or underscore).
+_EDGE_PUNCTUATION = ".,:;!?()[]{}\"'«»،؛؟…-–—"
+
+
+def _fold_table() -> dict[int, str | None]:
+    """Letters the chain turns into one plain Arabic letter (or none) whatever surrounds
+    them: the presentation forms NFKC makes plain letters of (ﻻ is لا), the variants of
+    ``_ARABIC_TABLE`` that become plain letters (ک is ك), and tatweel, which goes."""
+    table: dict[int, str | None] = {0x0640: None}
+    for code in [*range(0xFB50, 0xFE00), *range(0xFE70, 0xFF00)]:
+        folded = unicodedata.normalize("NFKC", chr(code)).translate(_ARABIC_TABLE)
+        if folded != chr(code) and _PLAIN_ARABIC.fullmatch(folded):
+            table[code] = folded
+    for code, letter in _ARABIC_TABLE.items():
+        if _PLAIN_ARABIC.fullmatch(letter):
+            table[code] = letter
+    return table
+
+
+#: See :func:`_fold_table`: a run of such letters and plain ones is one plain word.
+_FOLD = _fold_table()
+
+
 class _Strings(dict[str, str]):
     """A run of text without spaces -> the whole terms of its words (one per position, none
     for a stop word), filling the exact forms and reference parts of :func:`index_strings`
@@ -979,8 +1008,25 @@ class _Strings(dict[str, str]):
         self.words.clear()
 
     def __missing__(self, chunk: str) -> str:
+        if _PLAIN_ARABIC.fullmatch(chunk):  # one word of plain Arabic letters: most runs
+            u = chunk.translate(_ARABIC_TABLE)
+            if not self.stemmed:
+                whole = u
+            elif u in _DEFAULT_STOPS:
+                whole = u = ""
+            else:
+                whole = arabic_stem(u)
+            self.exact[chunk] = u
+            self[chunk] = whole
+            return whole  # no reference parts: only a run with "/" is asked for them
+        core = chunk.translate(_FOLD).strip(_EDGE_PUNCTUATION)
+        if core and core != chunk and _PLAIN_ARABIC.fullmatch(core):  # الوزارة. ﺍﻝﻮﺯﺍﺭﺓ
+            whole = self[core]  # the word's own run: often known already
+            self.exact[chunk] = self.exact[core]
+            self[chunk] = whole
+            return whole
         words = self.words
-        cut = [chunk] if _PLAIN_ARABIC.fullmatch(chunk) else raw_words(chunk)
+        cut = raw_words(chunk)
         groups: list[Pairs] = []
         for word in cut:
             found = words.get(word)

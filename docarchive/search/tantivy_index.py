@@ -77,6 +77,7 @@ from .base import parse_when as _when
 from .base import record_date as _date_of
 from .index import FACETS, _schema, make_snippet
 from .query import EXACT_FACTOR, parse_tree, query_parser
+from .workers import Analyzers
 
 __all__ = ["SCHEMA_VERSION", "TantivyIndex", "document"]
 
@@ -129,28 +130,33 @@ def _stamp(when: datetime) -> int:
     return int((when - _EPOCH).total_seconds())
 
 
-def document(record: Record, text_limit: int = 2_000_000) -> Any:
-    """The tantivy document of ``record``: every text as the strings of terms
-    :func:`~docarchive.search.analysis.index_strings` gives, which tantivy cuts on spaces."""
-    doc = tantivy.Document()
-    doc.add_text("id", record.id)
+#: A record as the texts and numbers of its tantivy document: what :func:`fields` gives
+#: (in a worker process, see :mod:`docarchive.search.workers`) and :func:`document` adds.
+Fields = tuple[list[tuple[str, str]], list[tuple[str, int]]]
+
+
+def fields(record: Record, text_limit: int = 2_000_000) -> Fields:
+    """The texts (as the strings of terms
+    :func:`~docarchive.search.analysis.index_strings` gives, which tantivy cuts on spaces)
+    and the numbers of ``record``'s tantivy document."""
+    texts: list[tuple[str, str]] = [("id", record.id)]
     recipients = "\n".join(record.recipients)
     names = "\n".join(f.name for f in record.files if f.name)
     number = record.number or ""
     subject = index_strings(record.subject)
-    texts = [subject, subject] + [
+    analysed = [subject, subject] + [
         index_strings(t) if t else ("", "", "")
         for t in (record.text[:text_limit], record.sender, recipients, number, names)
     ]
-    doc.add_text("all", " ".join(t[0] for t in texts))
-    doc.add_text("exact", " ".join(t[1] for t in texts))
-    parts = " ".join(t[2] for t in texts[1:] if t[2])
+    texts.append(("all", " ".join(t[0] for t in analysed)))
+    texts.append(("exact", " ".join(t[1] for t in analysed)))
+    parts = " ".join(t[2] for t in analysed[1:] if t[2])
     if parts:
-        doc.add_text("parts", parts)
+        texts.append(("parts", parts))
     if subject[0]:
-        doc.add_text("subject", subject[0])
+        texts.append(("subject", subject[0]))
     if subject[2]:  # the parts of its references: a second value, so no phrase spans both
-        doc.add_text("subject", subject[2])
+        texts.append(("subject", subject[2]))
     for name, value, stemmed in (
         ("sender", record.sender, True),
         ("recipients", recipients, True),
@@ -159,7 +165,7 @@ def document(record: Record, text_limit: int = 2_000_000) -> Any:
     ):
         if value:
             whole, _, pieces = index_strings(value, stemmed)
-            doc.add_text(name, f"{whole} {pieces}")
+            texts.append((name, f"{whole} {pieces}"))
     keywords = {
         "kind": record.kind,
         "source": record.source,
@@ -169,16 +175,25 @@ def document(record: Record, text_limit: int = 2_000_000) -> Any:
         "thread": record.links.get("thread") or record.links.get("reply_to") or record.id,
         "sender_id": record.sender,
     }
-    for name, value in keywords.items():
-        if value:
-            doc.add_text(name, value)
-    doc.add_integer("level", int(record.classification))
+    texts.extend((name, value) for name, value in keywords.items() if value)
+    numbers: list[tuple[str, int]] = [("level", int(record.classification))]
     for key in _DATES:
         when = _when(record.dates.get(key))
         if when is not None:
-            doc.add_integer(key, datetime_to_long(when))
+            numbers.append((key, datetime_to_long(when)))
     when = _date_of(record)
-    doc.add_integer("date", _stamp(when) if when is not None else 0)
+    numbers.append(("date", _stamp(when) if when is not None else 0))
+    return texts, numbers
+
+
+def document(record: Record | Fields, text_limit: int = 2_000_000) -> Any:
+    """The tantivy document of ``record`` (or of its :func:`fields`)."""
+    texts, numbers = fields(record, text_limit) if isinstance(record, Record) else record
+    doc = tantivy.Document()
+    for name, text in texts:
+        doc.add_text(name, text)
+    for name, value in numbers:
+        doc.add_integer(name, value)
     return doc
 
 
@@ -404,7 +419,9 @@ class TantivyIndex(SearchIndex):
     """A tantivy index in one folder.
 
     ``heap_mb`` and ``threads`` are the writer's memory budget and indexing threads
-    (``tantivy:///path?heap_mb=256&threads=2``); a rebuild uses ``rebuild_heap_mb``.
+    (``tantivy:///path?heap_mb=256&threads=2``); a rebuild uses ``rebuild_heap_mb``, and
+    analyses the records of a big rebuild in ``workers`` processes (``workers=1``: in
+    this one; 0, the default: one per core, see :mod:`docarchive.search.workers`).
     """
 
     def __init__(
@@ -415,6 +432,7 @@ class TantivyIndex(SearchIndex):
         heap_mb: int = 64,
         threads: int = 1,
         rebuild_heap_mb: int = 256,
+        workers: int = 0,
     ) -> None:
         self.path = Path(path).absolute()
         self.url = f"tantivy://{quote(str(self.path))}"
@@ -422,6 +440,7 @@ class TantivyIndex(SearchIndex):
         self.heap_mb = heap_mb
         self.threads = threads
         self.rebuild_heap_mb = rebuild_heap_mb
+        self.workers = workers
         self._ix: Any = None
         self._meta: tuple[int, int] | None = None
         self._searcher: Any = None
@@ -434,7 +453,7 @@ class TantivyIndex(SearchIndex):
         if not parts.path:
             raise ConfigurationError(f"tantivy:// index needs a folder path: {url}")
         options = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        known = {"heap_mb", "threads", "rebuild_heap_mb"}
+        known = {"heap_mb", "threads", "rebuild_heap_mb", "workers"}
         unknown = set(options) - known
         if unknown:
             raise ConfigurationError(
@@ -449,6 +468,8 @@ class TantivyIndex(SearchIndex):
             raise ConfigurationError(f"tantivy:// heap_mb must be 16 or more: {url}")
         if not 1 <= values.get("threads", 1) <= 8:
             raise ConfigurationError(f"tantivy:// threads must be 1 to 8: {url}")
+        if not 0 <= values.get("workers", 0) <= 64:
+            raise ConfigurationError(f"tantivy:// workers must be 0 to 64: {url}")
         return cls(unquote(parts.path), **values)
 
     # -- locking ----------------------------------------------------------------------------
@@ -685,9 +706,12 @@ class TantivyIndex(SearchIndex):
             writer = self._writer(self.rebuild_heap_mb, max(self.threads, 1))
             try:
                 writer.delete_all_documents()
-                for record in records:
-                    writer.add_document(document(record, self.text_limit))
-                    count += 1
+                with Analyzers[Fields](
+                    "docarchive.search.tantivy_index:fields", (self.text_limit,), self.workers
+                ) as analysers:
+                    for analysed in analysers.map(records):
+                        writer.add_document(document(analysed))
+                        count += 1
                 self._commit(writer, through)
             except BaseException:
                 with contextlib.suppress(Exception):

@@ -1,0 +1,240 @@
+"""Analysis in worker processes, for rebuilding a big index on every core.
+
+The analysis chain is Python and holds the interpreter lock; an index engine written in
+Rust (tantivy) or a database server (PostgreSQL) then waits on one core while others
+idle. :class:`Analyzers` runs a module-level function over records in ``workers`` child
+processes (``python -m docarchive.search.workers``: a fresh interpreter each, so
+nothing of the caller's threads, locks or ``__main__`` is copied into them), in batches,
+and gives the results back in the records' order, a few batches ahead, so that memory
+stays bounded whatever the number of records.
+
+Each child uses the caller's lexicon settings, so it makes exactly the terms the caller
+would. Pickle is the wire format: both ends are this module, over the child's own pipes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any, Generic, TypeVar
+
+from docarchive.errors import SearchError
+from docarchive.records import Record
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Records per batch sent to a worker: big enough that a batch's round trip is small
+#: beside its analysis, small enough to keep both workers busy to the end.
+BATCH = 256
+#: Batches in flight per worker (one being analysed, one waiting in its pipe).
+AHEAD = 2
+#: Fewer records than this are analysed in the calling process (starting the workers
+#: costs about half a second).
+MIN_RECORDS = 2_000
+
+
+def default_workers() -> int:
+    """The cores this process may use (``sched_getaffinity``), at most 8."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def where(record: Record) -> tuple[str, int]:
+    """(the record's id, the process that took it): which processes a map used."""
+    return record.id, os.getpid()
+
+
+def _function(name: str) -> Callable[..., Any]:
+    module, _, attr = name.partition(":")
+    fn = getattr(importlib.import_module(module), attr)
+    if not callable(fn):
+        raise TypeError(f"{name} is not callable")
+    return fn  # type: ignore[no-any-return]
+
+
+class _Worker:
+    """One child process and the thread that feeds it batches."""
+
+    def __init__(self, setup: bytes) -> None:
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (package_root, env.get("PYTHONPATH", "")) if p
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "docarchive.search.workers"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            close_fds=True,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin: IO[bytes] = self.proc.stdin
+        self.stdout: IO[bytes] = self.proc.stdout
+        self.inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.failed: BaseException | None = None
+        self.inbox.put(setup)
+        self.feeder = threading.Thread(target=self._feed, name="analysis-feeder", daemon=True)
+        self.feeder.start()
+
+    def _feed(self) -> None:
+        try:
+            while True:
+                frame = self.inbox.get()
+                if frame is None:
+                    break
+                self.stdin.write(frame)
+                self.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError) as exc:
+            self.failed = exc
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                self.stdin.close()
+
+    def send(self, records: list[Record]) -> None:
+        self.inbox.put(pickle.dumps(records, pickle.HIGHEST_PROTOCOL))
+
+    def receive(self) -> list[Any]:
+        try:
+            status, payload = pickle.load(self.stdout)
+        except (EOFError, pickle.UnpicklingError, OSError) as exc:
+            code = self.proc.wait()
+            raise SearchError(
+                f"an analysis worker (pid {self.proc.pid}) ended with exit code {code}"
+            ) from exc
+        if status != "ok":
+            raise SearchError(f"an analysis worker failed: {payload}")
+        return payload  # type: ignore[no-any-return]
+
+    def stop(self, *, kill: bool = False) -> None:
+        self.inbox.put(None)
+        if kill:
+            self.proc.kill()
+        self.feeder.join(timeout=10)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        with contextlib.suppress(OSError):
+            self.stdout.close()
+
+
+class Analyzers(Generic[T]):
+    """``function`` (``"module:name"``, called as ``function(record, *args)``) over
+    records, in ``workers`` processes: ``with Analyzers(...) as run: for out in
+    run.map(records)``. One worker or few records: in this process, no children."""
+
+    def __init__(self, function: str, args: tuple[Any, ...] = (), workers: int = 0) -> None:
+        self.function = function
+        self.args = args
+        self.workers = workers or default_workers()
+        self._pool: list[_Worker] = []
+
+    def __enter__(self) -> Analyzers[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(kill=exc[0] is not None)
+
+    def close(self, *, kill: bool = False) -> None:
+        for worker in self._pool:
+            worker.stop(kill=kill)
+        self._pool = []
+
+    def _start(self) -> bool:
+        from docarchive.search import analysis
+
+        setup = pickle.dumps(
+            (analysis.lexicon_settings(), self.function, self.args), pickle.HIGHEST_PROTOCOL
+        )
+        try:
+            self._pool = [_Worker(setup) for _ in range(self.workers)]
+        except OSError as exc:
+            log.warning("analysis workers could not start (%s): analysing in one process", exc)
+            self.close(kill=True)
+            return False
+        return True
+
+    def map(self, records: Iterable[Record]) -> Iterator[T]:
+        fn = _function(self.function)
+        it = iter(records)
+        head: list[Record] = []
+        if self.workers > 1:
+            for record in it:
+                head.append(record)
+                if len(head) >= MIN_RECORDS:
+                    break
+        if self.workers <= 1 or len(head) < MIN_RECORDS or not self._start():
+            for record in head:
+                yield fn(record, *self.args)
+            for record in it:
+                yield fn(record, *self.args)
+            return
+        yield from self._parallel(head, it)
+
+    def _batches(self, head: list[Record], rest: Iterator[Record]) -> Iterator[list[Record]]:
+        for start in range(0, len(head), BATCH):
+            yield head[start : start + BATCH]
+        batch: list[Record] = []
+        for record in rest:
+            batch.append(record)
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def _parallel(self, head: list[Record], rest: Iterator[Record]) -> Iterator[T]:
+        in_flight: deque[_Worker] = deque()
+        for turn, batch in enumerate(self._batches(head, rest)):
+            if len(in_flight) >= AHEAD * len(self._pool):
+                yield from in_flight.popleft().receive()
+            worker = self._pool[turn % len(self._pool)]
+            worker.send(batch)
+            in_flight.append(worker)
+        head.clear()
+        while in_flight:
+            yield from in_flight.popleft().receive()
+
+
+def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
+    from docarchive.search import analysis
+
+    settings, name, args = pickle.load(stdin)
+    analysis.use_lexicon(settings)
+    fn = _function(name)
+    while True:
+        try:
+            records = pickle.load(stdin)
+        except EOFError:
+            return
+        try:
+            reply: tuple[str, Any] = ("ok", [fn(record, *args) for record in records])
+        except Exception as exc:  # reported to the parent, which raises it
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        pickle.dump(reply, stdout, pickle.HIGHEST_PROTOCOL)
+        stdout.flush()
+
+
+if __name__ == "__main__":
+    # The replies get a descriptor of their own; whatever else writes to stdout (a
+    # library's print) goes to stderr instead of into a frame.
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    _serve(sys.stdin.buffer, replies)
