@@ -58,6 +58,7 @@ from .base import parse_when as _when
 from .index import FACETS, _schema, make_snippet
 from .query import EXACT_FACTOR, parse_tree, query_parser
 from .sync import with_referrals
+from .workers import Analyzers
 
 __all__ = ["SCHEMA_VERSION", "PostgresIndex"]
 
@@ -412,10 +413,12 @@ def _marked(q: Any, out: set[str], patterns: list[str]) -> None:
 class PostgresIndex(SearchIndex):
     """The search rows in the catalog's PostgreSQL database (``search_docs``)."""
 
-    def __init__(self, url: str, *, text_limit: int = 2_000_000) -> None:
+    def __init__(self, url: str, *, text_limit: int = 2_000_000, workers: int = 0) -> None:
         self._conninfo = url
         self.url = _redact(url)
         self.text_limit = text_limit
+        #: Processes that analyse the records of a big rebuild (0: one per core).
+        self.workers = workers
         self._conn: psycopg.Connection[Any] | None = None
         self._parser: Any = None
         self._ready = False
@@ -588,9 +591,12 @@ class PostgresIndex(SearchIndex):
             with (
                 conn.cursor() as cur,
                 cur.copy(f"COPY search_docs_new ({columns}) FROM STDIN") as copy,
+                Analyzers[tuple[Any, ...]](
+                    "docarchive.search.pgindex:row_of", (self.text_limit,), self.workers
+                ) as analysers,
             ):
-                for record in records:
-                    copy.write_row(row_of(record, self.text_limit))
+                for row in analysers.map(records):
+                    copy.write_row(row)
                     count += 1
             # GIN indexes are built in fewer passes with more than the default 64 MB
             # (this session only, for these statements).

@@ -135,3 +135,25 @@ def test_a_rebuild_on_two_workers_is_the_same_index(tmp_path: Path) -> None:
         index.close()
     assert found[1] == found[2]
     assert all(total > 0 for total, _, _ in found[1])
+
+
+@pytest.mark.usefixtures("few")
+def test_a_postgresql_rebuild_on_two_workers_is_the_same_index(postgres_url: str) -> None:
+    from docarchive.search.pgindex import PostgresIndex
+
+    batch = records(200)
+    found = {}
+    for n in (1, 2):
+        index = PostgresIndex(postgres_url, workers=n)
+        assert index.rebuild(iter(batch), through=7) == 200
+        assert index.applied() == 7
+        found[n] = [
+            (r.total, [h.id for h in r.hits], r.facets)
+            for r in (
+                index.search(Query(text=text, clearance=Classification.SECRET, page_size=50))
+                for text in ("الموظفين", "مستحقات مالية", '"الموارد البشرية"', "3412", "tenders")
+            )
+        ]
+        index.close()
+    assert found[1] == found[2]
+    assert all(total > 0 for total, _, _ in found[1])
