@@ -31,7 +31,8 @@ variants. Generation time is excluded from build times.
 
 ``--growth`` builds docarchive's tantivy index alone at each size in turn (a fresh
 process each, streaming the records from the corpus file), and prints the build time,
-docs/s, the build process's peak memory (``getrusage`` maximum resident set) and the
+docs/s, the peak memory of the build process and its analysis workers together (their
+resident sets summed, sampled four times a second; also ``getrusage``'s figures) and the
 p50/p95 of one term, two terms, a phrase and a filtered query at each size.
 """
 
@@ -405,6 +406,53 @@ def recall(plain_ix: Any, ours: dict[str, SearchIndex], rng: random.Random) -> l
 # -- growth: docarchive on tantivy at 10k, 100k, 1M ------------------------------------------
 
 
+def _tree_rss_mb(root: int) -> float:
+    """The resident memory of process ``root`` and all its descendants (the analysis
+    workers of a rebuild), from ``/proc``."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+        rss[int(entry.name)] = int(found.group(1)) if found else 0
+    tree = {root}
+    grew = True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(rss.get(pid, 0) for pid in tree) / 1024
+
+
+class _PeakMemory:
+    """Samples :func:`_tree_rss_mb` of this process four times a second; ``peak`` is the
+    highest sum seen."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            self.peak = max(self.peak, _tree_rss_mb(os.getpid()))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
 def _grow(path: Path, n: int, corpus: Path | None, queries: dict[str, list[str]], out: Any) -> None:
     """In a fresh process: build ``n`` records, then time the queries; report on ``out``."""
     source: Iterable[Record]
@@ -415,9 +463,19 @@ def _grow(path: Path, n: int, corpus: Path | None, queries: dict[str, list[str]]
     else:
         source = Corpus().records(n)
     t0 = time.perf_counter()
+    sampler = _PeakMemory()
     seconds = build_tantivy(path, source)
     wall = time.perf_counter() - t0
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tree_mb = sampler.stop()
+    self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak_mb = max(tree_mb, self_mb)
+    print(
+        f"{n:,}: peak memory of the build and its workers together {tree_mb:,.0f} MB "
+        f"(sampled); the build process alone {self_mb:,.0f} MB, its largest worker "
+        f"{workers_mb:,.0f} MB (getrusage)",
+        flush=True,
+    )
     index = TantivyIndex(path)
     rng = random.Random(11)
     kinds = [k[0] for k in KINDS]

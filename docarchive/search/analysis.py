@@ -973,8 +973,12 @@ _EDGE_PUNCTUATION = ".,:;!?()[]{}\"'«»،؛؟…-–—"
 def _fold_table() -> dict[int, str | None]:
     """Letters the chain turns into one plain Arabic letter (or none) whatever surrounds
     them: the presentation forms NFKC makes plain letters of (ﻻ is لا), the variants of
-    ``_ARABIC_TABLE`` that become plain letters (ک is ك), and tatweel, which goes."""
-    table: dict[int, str | None] = {0x0640: None}
+    ``_ARABIC_TABLE`` that become plain letters (ک is ك), and the marks and tatweel, which
+    go — all but madda and hamza written as marks, which NFKC joins to the letter before
+    them (ي + U+0654 is ئ)."""
+    table: dict[int, str | None] = {
+        code: None for code in _MARKS_TABLE if code not in (0x0653, 0x0654, 0x0655)
+    }
     for code in [*range(0xFB50, 0xFE00), *range(0xFE70, 0xFF00)]:
         folded = unicodedata.normalize("NFKC", chr(code)).translate(_ARABIC_TABLE)
         if folded != chr(code) and _PLAIN_ARABIC.fullmatch(folded):
@@ -1014,8 +1018,9 @@ class _Strings(dict[str, str]):
                 whole = u
             elif u in _DEFAULT_STOPS:
                 whole = u = ""
-            else:
-                whole = arabic_stem(u)
+            else:  # as arabic_stem(u), without its cache: a new run is most often a new word
+                lemmas = lexicon().lemmas
+                whole = _lexicon_stem(u, lemmas) if lemmas else arabic_stem(u)
             self.exact[chunk] = u
             self[chunk] = whole
             return whole  # no reference parts: only a run with "/" is asked for them

@@ -132,40 +132,47 @@ def _stamp(when: datetime) -> int:
 
 #: A record as the texts and numbers of its tantivy document: what :func:`fields` gives
 #: (in a worker process, see :mod:`docarchive.search.workers`) and :func:`document` adds.
-Fields = tuple[list[tuple[str, str]], list[tuple[str, int]]]
+#: Four lists (text fields, their texts, number fields, their numbers): they cross a pipe
+#: several times faster than a list of pairs.
+Fields = tuple[list[str], list[str], list[str], list[int]]
 
 
 def fields(record: Record, text_limit: int = 2_000_000) -> Fields:
     """The texts (as the strings of terms
     :func:`~docarchive.search.analysis.index_strings` gives, which tantivy cuts on spaces)
     and the numbers of ``record``'s tantivy document."""
-    texts: list[tuple[str, str]] = [("id", record.id)]
+    names = ["id"]
+    texts = [record.id]
     recipients = "\n".join(record.recipients)
-    names = "\n".join(f.name for f in record.files if f.name)
+    files = "\n".join(f.name for f in record.files if f.name)
     number = record.number or ""
     subject = index_strings(record.subject)
     analysed = [subject, subject] + [
         index_strings(t) if t else ("", "", "")
-        for t in (record.text[:text_limit], record.sender, recipients, number, names)
+        for t in (record.text[:text_limit], record.sender, recipients, number, files)
     ]
-    texts.append(("all", " ".join(t[0] for t in analysed)))
-    texts.append(("exact", " ".join(t[1] for t in analysed)))
+    names += ("all", "exact")
+    texts += (" ".join(t[0] for t in analysed), " ".join(t[1] for t in analysed))
     parts = " ".join(t[2] for t in analysed[1:] if t[2])
     if parts:
-        texts.append(("parts", parts))
+        names.append("parts")
+        texts.append(parts)
     if subject[0]:
-        texts.append(("subject", subject[0]))
+        names.append("subject")
+        texts.append(subject[0])
     if subject[2]:  # the parts of its references: a second value, so no phrase spans both
-        texts.append(("subject", subject[2]))
+        names.append("subject")
+        texts.append(subject[2])
     for name, value, stemmed in (
         ("sender", record.sender, True),
         ("recipients", recipients, True),
         ("number", number, False),
-        ("attachments", names, False),
+        ("attachments", files, False),
     ):
         if value:
             whole, _, pieces = index_strings(value, stemmed)
-            texts.append((name, f"{whole} {pieces}"))
+            names.append(name)
+            texts.append(f"{whole} {pieces}")
     keywords = {
         "kind": record.kind,
         "source": record.source,
@@ -175,24 +182,33 @@ def fields(record: Record, text_limit: int = 2_000_000) -> Fields:
         "thread": record.links.get("thread") or record.links.get("reply_to") or record.id,
         "sender_id": record.sender,
     }
-    texts.extend((name, value) for name, value in keywords.items() if value)
-    numbers: list[tuple[str, int]] = [("level", int(record.classification))]
+    for name, value in keywords.items():
+        if value:
+            names.append(name)
+            texts.append(value)
+    number_names = ["level"]
+    numbers = [int(record.classification)]
     for key in _DATES:
         when = _when(record.dates.get(key))
         if when is not None:
-            numbers.append((key, datetime_to_long(when)))
+            number_names.append(key)
+            numbers.append(datetime_to_long(when))
     when = _date_of(record)
-    numbers.append(("date", _stamp(when) if when is not None else 0))
-    return texts, numbers
+    number_names.append("date")
+    numbers.append(_stamp(when) if when is not None else 0)
+    return names, texts, number_names, numbers
 
 
 def document(record: Record | Fields, text_limit: int = 2_000_000) -> Any:
     """The tantivy document of ``record`` (or of its :func:`fields`)."""
-    texts, numbers = fields(record, text_limit) if isinstance(record, Record) else record
+    names, texts, number_names, numbers = (
+        fields(record, text_limit) if isinstance(record, Record) else record
+    )
     doc = tantivy.Document()
-    for name, text in texts:
-        doc.add_text(name, text)
-    for name, value in numbers:
+    add = doc.add_text
+    for name, text in zip(names, texts, strict=True):
+        add(name, text)
+    for name, value in zip(number_names, numbers, strict=True):
         doc.add_integer(name, value)
     return doc
 

@@ -15,8 +15,10 @@ would. Pickle is the wire format: both ends are this module, over the child's ow
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import logging
+import operator
 import os
 import pickle
 import queue
@@ -43,6 +45,11 @@ AHEAD = 2
 #: Fewer records than this are analysed in the calling process (starting the workers
 #: costs about half a second).
 MIN_RECORDS = 2_000
+
+
+#: A record crosses the pipe as the tuple of its fields: three times faster to read back
+#: than the pickled dataclass.
+_PACK = operator.attrgetter(*(f.name for f in dataclasses.fields(Record)))
 
 
 def default_workers() -> int:
@@ -107,7 +114,7 @@ class _Worker:
                 self.stdin.close()
 
     def send(self, records: list[Record]) -> None:
-        self.inbox.put(pickle.dumps(records, pickle.HIGHEST_PROTOCOL))
+        self.inbox.put(pickle.dumps(list(map(_PACK, records)), pickle.HIGHEST_PROTOCOL))
 
     def receive(self) -> list[Any]:
         try:
@@ -221,11 +228,11 @@ def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     fn = _function(name)
     while True:
         try:
-            records = pickle.load(stdin)
+            packed = pickle.load(stdin)
         except EOFError:
             return
         try:
-            reply: tuple[str, Any] = ("ok", [fn(record, *args) for record in records])
+            reply: tuple[str, Any] = ("ok", [fn(Record(*values), *args) for values in packed])
         except Exception as exc:  # reported to the parent, which raises it
             reply = ("error", f"{type(exc).__name__}: {exc}")
         pickle.dump(reply, stdout, pickle.HIGHEST_PROTOCOL)
