@@ -171,8 +171,11 @@ class Analyzers(Generic[T]):
             (analysis.lexicon_settings(), self.function, self.args), pickle.HIGHEST_PROTOCOL
         )
         try:
-            self._pool = [_Worker(setup) for _ in range(self.workers)]
-        except OSError as exc:
+            for _ in range(self.workers):
+                self._pool.append(_Worker(setup))
+            for worker in self._pool:  # each answers once it has read the settings
+                worker.receive()
+        except (OSError, SearchError) as exc:
             log.warning("analysis workers could not start (%s): analysing in one process", exc)
             self.close(kill=True)
             return False
@@ -226,6 +229,8 @@ def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     settings, name, args = pickle.load(stdin)
     analysis.use_lexicon(settings)
     fn = _function(name)
+    pickle.dump(("ok", "ready"), stdout, pickle.HIGHEST_PROTOCOL)
+    stdout.flush()
     while True:
         try:
             packed = pickle.load(stdin)

@@ -158,3 +158,17 @@ def test_a_postgresql_rebuild_on_two_workers_is_the_same_index(postgres_url: str
         index.close()
     assert found[1] == found[2]
     assert all(total > 0 for total, _, _ in found[1])
+
+
+@pytest.mark.usefixtures("few")
+def test_workers_that_cannot_start_leave_the_work_to_this_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An interpreter that is not Python (an embedding server's binary) answers nothing:
+    the records are analysed here, with a warning, and none is lost."""
+    monkeypatch.setattr(workers.sys, "executable", "/bin/true")
+    batch = records(100)
+    with Analyzers[tuple[str, int]]("docarchive.search.workers:where", (), 2) as run:
+        got = list(run.map(batch))
+    assert got == [(r.id, os.getpid()) for r in batch]
+    assert "analysis workers could not start" in caplog.text
