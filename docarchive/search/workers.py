@@ -47,6 +47,10 @@ AHEAD = 2
 MIN_RECORDS = 2_000
 
 
+#: The frames' layout: a worker of another version (the package upgraded under a running
+#: server) refuses to start, and the caller analyses in its own process.
+PROTOCOL = 2
+
 #: A record crosses the pipe as the tuple of its fields: three times faster to read back
 #: than the pickled dataclass.
 _PACK = operator.attrgetter(*(f.name for f in dataclasses.fields(Record)))
@@ -168,13 +172,15 @@ class Analyzers(Generic[T]):
         from docarchive.search import analysis
 
         setup = pickle.dumps(
-            (analysis.lexicon_settings(), self.function, self.args), pickle.HIGHEST_PROTOCOL
+            (PROTOCOL, analysis.lexicon_settings(), self.function, self.args),
+            pickle.HIGHEST_PROTOCOL,
         )
         try:
             for _ in range(self.workers):
                 self._pool.append(_Worker(setup))
             for worker in self._pool:  # each answers once it has read the settings
-                worker.receive()
+                if worker.receive() != ["ready", PROTOCOL]:
+                    raise SearchError("an analysis worker of another docarchive answered")
         except (OSError, SearchError) as exc:
             log.warning("analysis workers could not start (%s): analysing in one process", exc)
             self.close(kill=True)
@@ -226,10 +232,13 @@ class Analyzers(Generic[T]):
 def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     from docarchive.search import analysis
 
-    settings, name, args = pickle.load(stdin)
+    protocol, settings, name, args = pickle.load(stdin)
+    if protocol != PROTOCOL:
+        pickle.dump(("error", f"protocol {protocol}, not {PROTOCOL}"), stdout)
+        return
     analysis.use_lexicon(settings)
     fn = _function(name)
-    pickle.dump(("ok", "ready"), stdout, pickle.HIGHEST_PROTOCOL)
+    pickle.dump(("ok", ["ready", PROTOCOL]), stdout, pickle.HIGHEST_PROTOCOL)
     stdout.flush()
     while True:
         try:

@@ -172,3 +172,13 @@ def test_workers_that_cannot_start_leave_the_work_to_this_process(
         got = list(run.map(batch))
     assert got == [(r.id, os.getpid()) for r in batch]
     assert "analysis workers could not start" in caplog.text
+
+
+@pytest.mark.usefixtures("few")
+def test_workers_of_another_version_are_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A caller whose frames a worker does not know (docarchive upgraded under a running
+    server) gets no wrong answers: the work stays in this process."""
+    monkeypatch.setattr(workers, "PROTOCOL", 1)  # this process speaks an older protocol
+    batch = records(60)
+    with Analyzers[tuple[str, int]]("docarchive.search.workers:where", (), 2) as run:
+        assert {pid for _, pid in run.map(batch)} == {os.getpid()}
