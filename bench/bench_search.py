@@ -406,11 +406,13 @@ def recall(plain_ix: Any, ours: dict[str, SearchIndex], rng: random.Random) -> l
 # -- growth: docarchive on tantivy at 10k, 100k, 1M ------------------------------------------
 
 
-def _tree_rss_mb(root: int) -> float:
+def _tree_rss_mb(root: int) -> tuple[float, float]:
     """The resident memory of process ``root`` and all its descendants (the analysis
-    workers of a rebuild), from ``/proc``."""
+    workers of a rebuild), from ``/proc``: all of it, and its anonymous part (without the
+    index files tantivy maps, which are the page cache's)."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
+    anon: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -422,13 +424,18 @@ def _tree_rss_mb(root: int) -> float:
         parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
         found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
         rss[int(entry.name)] = int(found.group(1)) if found else 0
+        found = re.search(r"^RssAnon:\s+(\d+) kB", status, re.M)
+        anon[int(entry.name)] = int(found.group(1)) if found else 0
     tree = {root}
     grew = True
     while grew:
         more = {pid for pid, parent in parents.items() if parent in tree} - tree
         tree |= more
         grew = bool(more)
-    return sum(rss.get(pid, 0) for pid in tree) / 1024
+    return (
+        sum(rss.get(pid, 0) for pid in tree) / 1024,
+        sum(anon.get(pid, 0) for pid in tree) / 1024,
+    )
 
 
 class _PeakMemory:
@@ -439,13 +446,16 @@ class _PeakMemory:
         import threading
 
         self.peak = 0.0
+        self.peak_anon = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(0.25):
-            self.peak = max(self.peak, _tree_rss_mb(os.getpid()))
+            rss, anon = _tree_rss_mb(os.getpid())
+            self.peak = max(self.peak, rss)
+            self.peak_anon = max(self.peak_anon, anon)
 
     def stop(self) -> float:
         self._stop.set()
@@ -472,7 +482,8 @@ def _grow(path: Path, n: int, corpus: Path | None, queries: dict[str, list[str]]
     peak_mb = max(tree_mb, self_mb)
     print(
         f"{n:,}: peak memory of the build and its workers together {tree_mb:,.0f} MB "
-        f"(sampled); the build process alone {self_mb:,.0f} MB, its largest worker "
+        f"(sampled; anonymous memory {sampler.peak_anon:,.0f} MB); the build process alone "
+        f"{self_mb:,.0f} MB, its largest worker "
         f"{workers_mb:,.0f} MB (getrusage)",
         flush=True,
     )

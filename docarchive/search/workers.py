@@ -45,6 +45,10 @@ AHEAD = 2
 #: Fewer records than this are analysed in the calling process (starting the workers
 #: costs about half a second).
 MIN_RECORDS = 2_000
+#: A worker is replaced by a fresh one after this many records: its memory grows slowly
+#: with what it has analysed (emptied caches leave the allocator's arenas fragmented),
+#: and a rebuild of a million records must stay within a fixed budget.
+RECYCLE_RECORDS = 150_000
 
 
 #: The frames' layout: a worker of another version (the package upgraded under a running
@@ -99,6 +103,11 @@ class _Worker:
         self.stdout: IO[bytes] = self.proc.stdout
         self.inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.failed: BaseException | None = None
+        self.ready = False
+        #: Records sent in its life; batches sent and not yet answered.
+        self.sent = 0
+        self.outstanding = 0
+        self.retiring = False
         self.inbox.put(setup)
         self.feeder = threading.Thread(target=self._feed, name="analysis-feeder", daemon=True)
         self.feeder.start()
@@ -119,8 +128,25 @@ class _Worker:
 
     def send(self, records: list[Record]) -> None:
         self.inbox.put(pickle.dumps(list(map(_PACK, records)), pickle.HIGHEST_PROTOCOL))
+        self.sent += len(records)
+        self.outstanding += 1
+
+    def wait_ready(self) -> None:
+        """Read the frame a worker sends once it has taken the settings (SearchError when
+        it is not a worker of this version)."""
+        if not self.ready:
+            if self._frame() != ["ready", PROTOCOL]:
+                raise SearchError("an analysis worker of another docarchive answered")
+            self.ready = True
 
     def receive(self) -> list[Any]:
+        """The results of the oldest batch sent."""
+        self.wait_ready()
+        results = self._frame()
+        self.outstanding -= 1
+        return results  # type: ignore[no-any-return]
+
+    def _frame(self) -> Any:
         try:
             status, payload = pickle.load(self.stdout)
         except (EOFError, pickle.UnpicklingError, OSError) as exc:
@@ -130,7 +156,7 @@ class _Worker:
             ) from exc
         if status != "ok":
             raise SearchError(f"an analysis worker failed: {payload}")
-        return payload  # type: ignore[no-any-return]
+        return payload
 
     def stop(self, *, kill: bool = False) -> None:
         self.inbox.put(None)
@@ -156,6 +182,8 @@ class Analyzers(Generic[T]):
         self.args = args
         self.workers = workers or default_workers()
         self._pool: list[_Worker] = []
+        self._retired: list[_Worker] = []
+        self._setup = b""
 
     def __enter__(self) -> Analyzers[T]:
         return self
@@ -164,23 +192,23 @@ class Analyzers(Generic[T]):
         self.close(kill=exc[0] is not None)
 
     def close(self, *, kill: bool = False) -> None:
-        for worker in self._pool:
+        for worker in self._pool + self._retired:
             worker.stop(kill=kill)
         self._pool = []
+        self._retired = []
 
     def _start(self) -> bool:
         from docarchive.search import analysis
 
-        setup = pickle.dumps(
+        self._setup = pickle.dumps(
             (PROTOCOL, analysis.lexicon_settings(), self.function, self.args),
             pickle.HIGHEST_PROTOCOL,
         )
         try:
             for _ in range(self.workers):
-                self._pool.append(_Worker(setup))
+                self._pool.append(_Worker(self._setup))
             for worker in self._pool:  # each answers once it has read the settings
-                if worker.receive() != ["ready", PROTOCOL]:
-                    raise SearchError("an analysis worker of another docarchive answered")
+                worker.wait_ready()
         except (OSError, SearchError) as exc:
             log.warning("analysis workers could not start (%s): analysing in one process", exc)
             self.close(kill=True)
@@ -220,13 +248,29 @@ class Analyzers(Generic[T]):
         in_flight: deque[_Worker] = deque()
         for turn, batch in enumerate(self._batches(head, rest)):
             if len(in_flight) >= AHEAD * len(self._pool):
-                yield from in_flight.popleft().receive()
-            worker = self._pool[turn % len(self._pool)]
+                yield from self._receive(in_flight.popleft())
+            slot = turn % len(self._pool)
+            worker = self._pool[slot]
             worker.send(batch)
             in_flight.append(worker)
+            if worker.sent >= RECYCLE_RECORDS:  # it ends after its last batch: a fresh one
+                worker.retiring = True
+                worker.inbox.put(None)
+                self._retired.append(worker)
+                try:
+                    self._pool[slot] = _Worker(self._setup)
+                except OSError as exc:
+                    raise SearchError(f"an analysis worker could not start: {exc}") from exc
         head.clear()
         while in_flight:
-            yield from in_flight.popleft().receive()
+            yield from self._receive(in_flight.popleft())
+
+    def _receive(self, worker: _Worker) -> list[Any]:
+        results = worker.receive()
+        if worker.retiring and not worker.outstanding:
+            worker.stop()
+            self._retired.remove(worker)
+        return results
 
 
 def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:

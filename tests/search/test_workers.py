@@ -182,3 +182,24 @@ def test_workers_of_another_version_are_not_used(monkeypatch: pytest.MonkeyPatch
     batch = records(60)
     with Analyzers[tuple[str, int]]("docarchive.search.workers:where", (), 2) as run:
         assert {pid for _, pid in run.map(batch)} == {os.getpid()}
+
+
+@pytest.mark.usefixtures("few")
+def test_workers_are_replaced_after_their_share_and_nothing_is_lost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker is replaced by a fresh process after RECYCLE_RECORDS records (its memory
+    stays bounded): every record still comes back once, in order, and every replaced
+    worker has ended by the time the map is done."""
+    monkeypatch.setattr(workers, "RECYCLE_RECORDS", 48)  # three batches of 16
+    batch = records(400)
+    with Analyzers[tuple[str, int]]("docarchive.search.workers:where", (), 2) as run:
+        places = list(run.map(batch))
+        assert run._retired == []  # each stopped once its last batch was read
+        live = {w.proc.pid for w in run._pool}
+    assert [rid for rid, _ in places] == [r.id for r in batch]
+    pids = [pid for _, pid in places]
+    assert len(set(pids)) >= 8  # 400 records, 48 a life: at least 8 processes
+    for pid in set(pids) - live:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # ended and reaped
