@@ -32,7 +32,8 @@ variants. Generation time is excluded from build times.
 ``--growth`` builds docarchive's tantivy index alone at each size in turn (a fresh
 process each, streaming the records from the corpus file), and prints the build time,
 docs/s, the peak memory of the build process and its analysis workers together (their
-resident sets summed, sampled four times a second; also ``getrusage``'s figures) and the
+resident sets summed, sampled four times a second; also the build process's ``getrusage``
+figure) and the
 p50/p95 of one term, two terms, a phrase and a filtered query at each size.
 """
 
@@ -477,14 +478,14 @@ def _grow(path: Path, n: int, corpus: Path | None, queries: dict[str, list[str]]
     seconds = build_tantivy(path, source)
     wall = time.perf_counter() - t0
     tree_mb = sampler.stop()
+    # (getrusage's figure for children is no help: a worker is forked, then executes
+    # Python, and keeps the high-water mark of the fork's copy of this process.)
     self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    workers_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     peak_mb = max(tree_mb, self_mb)
     print(
         f"{n:,}: peak memory of the build and its workers together {tree_mb:,.0f} MB "
         f"(sampled; anonymous memory {sampler.peak_anon:,.0f} MB); the build process alone "
-        f"{self_mb:,.0f} MB, its largest worker "
-        f"{workers_mb:,.0f} MB (getrusage)",
+        f"{self_mb:,.0f} MB (getrusage)",
         flush=True,
     )
     index = TantivyIndex(path)
