@@ -12,7 +12,7 @@ import pytest
 
 from docarchive.errors import SearchError
 from docarchive.records import Classification, Record
-from docarchive.search import Query, analysis, workers
+from docarchive.search import Query, SearchIndex, analysis, workers
 from docarchive.search.lexicon import LexiconSettings
 from docarchive.search.tantivy_index import TantivyIndex, fields
 from docarchive.search.workers import Analyzers
@@ -119,33 +119,20 @@ def test_a_worker_that_dies_is_a_search_error_not_a_hang() -> None:
 
 
 @pytest.mark.usefixtures("few")
-def test_a_rebuild_on_two_workers_is_the_same_index(tmp_path: Path) -> None:
-    batch = records(200)
-    found = {}
-    for n in (1, 2):
-        index = TantivyIndex(tmp_path / f"ix{n}", workers=n)
-        assert index.rebuild(iter(batch), through=7) == 200
-        assert index.applied() == 7
-        found[n] = [
-            (r.total, [h.id for h in r.hits], r.facets)
-            for r in (
-                index.search(Query(text=text, clearance=Classification.SECRET, page_size=50))
-                for text in ("الموظفين", "مستحقات مالية", '"الموارد البشرية"', "3412", "tenders")
-            )
-        ]
-        index.close()
-    assert found[1] == found[2]
-    assert all(total > 0 for total, _, _ in found[1])
-
-
-@pytest.mark.usefixtures("few")
-def test_a_postgresql_rebuild_on_two_workers_is_the_same_index(postgres_url: str) -> None:
+@pytest.mark.parametrize("engine", ["tantivy", "postgresql"])
+def test_a_rebuild_on_two_workers_is_the_same_index(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     from docarchive.search.pgindex import PostgresIndex
 
     batch = records(200)
     found = {}
     for n in (1, 2):
-        index = PostgresIndex(postgres_url, workers=n)
+        index: SearchIndex
+        if engine == "tantivy":
+            index = TantivyIndex(tmp_path / f"ix{n}", workers=n)
+        else:
+            index = PostgresIndex(request.getfixturevalue("postgres_url"), workers=n)
         assert index.rebuild(iter(batch), through=7) == 200
         assert index.applied() == 7
         found[n] = [
