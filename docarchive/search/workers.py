@@ -192,8 +192,10 @@ class Analyzers(Generic[T]):
         self.close(kill=exc[0] is not None)
 
     def close(self, *, kill: bool = False) -> None:
+        """Stop the workers; one with batches still unanswered (the caller stopped
+        reading) is killed: nobody reads what it would write."""
         for worker in self._pool + self._retired:
-            worker.stop(kill=kill)
+            worker.stop(kill=kill or worker.outstanding > 0)
         self._pool = []
         self._retired = []
 

@@ -190,3 +190,16 @@ def test_workers_are_replaced_after_their_share_and_nothing_is_lost(
     for pid in set(pids) - live:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)  # ended and reaped
+
+
+@pytest.mark.usefixtures("few")
+def test_workers_end_when_the_caller_stops_reading_early() -> None:
+    """Leaving the loop with batches unanswered ends every worker (killed: nobody reads
+    what they would write)."""
+    batch = records(2_000)
+    with Analyzers[object]("docarchive.search.tantivy_index:fields", (2_000_000,), 2) as run:
+        for _ in run.map(batch):
+            break
+        pool = list(run._pool)
+        assert any(w.outstanding for w in pool)
+    assert [w.proc.returncode for w in pool] == [-signal.SIGKILL] * len(pool)
