@@ -911,6 +911,18 @@ _PLAIN_ARABIC = re.compile("[\u0621-\u063a\u0641-\u064a]+")
 _ARABIC_VARIANT = re.compile("[\u0622\u0623\u0624\u0625\u0626\u0649\u0629]")
 
 
+def _plain_word(raw: str, stemmed: bool, strict_lucene: bool = False) -> tuple[str, str]:
+    """(whole term, exact form) of a word of plain Arabic letters; ("", "") for a stop
+    word (``stemmed``). NFKC, marks, digits and case cannot change such a word."""
+    u = raw.translate(_ARABIC_TABLE) if _ARABIC_VARIANT.search(raw) else raw
+    if not stemmed:
+        return u, u
+    if u in _DEFAULT_STOPS:
+        return "", ""
+    # the callers remember their words: arabic_stem's own cache would only be filled
+    return arabic_stem.__wrapped__(u, strict_lucene), u
+
+
 def word_terms(raw: str, stemmed: bool, strict_lucene: bool = False) -> tuple[Pairs, ...]:
     """What the chain makes of one raw token: per position it fills, its terms, each with
     its exact form (normalized, unstemmed); stop words fill none (``stemmed``).
@@ -919,12 +931,8 @@ def word_terms(raw: str, stemmed: bool, strict_lucene: bool = False) -> tuple[Pa
     A word of plain Arabic letters (most words) skips the steps that cannot change it.
     """
     if _PLAIN_ARABIC.fullmatch(raw):
-        u = raw.translate(_ARABIC_TABLE) if _ARABIC_VARIANT.search(raw) else raw
-        if not stemmed:
-            return (((u, u),),)
-        if u in _DEFAULT_STOPS:
-            return ()
-        return (((arabic_stem(u, strict_lucene), u),),)
+        whole, u = _plain_word(raw, stemmed, strict_lucene)
+        return (((whole, u),),) if u else ()
     text = nfkc(raw)
     if text == raw or _TOKEN_RE.fullmatch(text) or not _TOKEN_RE.fullmatch(raw):
         units = [text]
@@ -1013,15 +1021,7 @@ class _Strings(dict[str, str]):
 
     def __missing__(self, chunk: str) -> str:
         if _PLAIN_ARABIC.fullmatch(chunk):  # one word of plain Arabic letters: most runs
-            u = chunk.translate(_ARABIC_TABLE)
-            if not self.stemmed:
-                whole = u
-            elif u in _DEFAULT_STOPS:
-                whole = u = ""
-            else:  # as arabic_stem(u), without its cache: a new run is most often a new word
-                lemmas = lexicon().lemmas
-                whole = _lexicon_stem(u, lemmas) if lemmas else arabic_stem(u)
-            self.exact[chunk] = u
+            whole, self.exact[chunk] = _plain_word(chunk, self.stemmed)
             self[chunk] = whole
             return whole  # no reference parts: only a run with "/" is asked for them
         core = chunk.translate(_FOLD).strip(_EDGE_PUNCTUATION)

@@ -102,7 +102,6 @@ class _Worker:
         self.stdin: IO[bytes] = self.proc.stdin
         self.stdout: IO[bytes] = self.proc.stdout
         self.inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self.failed: BaseException | None = None
         self.ready = False
         #: Records sent in its life; batches sent and not yet answered.
         self.sent = 0
@@ -120,8 +119,8 @@ class _Worker:
                     break
                 self.stdin.write(frame)
                 self.stdin.flush()
-        except (BrokenPipeError, OSError, ValueError) as exc:
-            self.failed = exc
+        except (OSError, ValueError):  # the worker ended: receive() says how
+            pass
         finally:
             with contextlib.suppress(OSError, ValueError):
                 self.stdin.close()

@@ -70,7 +70,7 @@ def test_few_records_or_one_worker_stay_in_this_process() -> None:
 
 
 @pytest.mark.usefixtures("few")
-def test_one_worker_is_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_worker_is_this_process() -> None:
     with Analyzers[tuple[str, int]]("docarchive.search.workers:where", (), 1) as run:
         assert {pid for _, pid in run.map(records(40))} == {os.getpid()}
 
