@@ -250,6 +250,8 @@ def _strip_suffixes(word: str) -> str:
 #: of Lucene's stemmer as one compiled pattern each.
 _COMPOUND_PREFIX_RE = re.compile(f"(?:{'|'.join(_COMPOUND_PREFIXES)})(?=..)", re.DOTALL)
 _PREFIX_RE = re.compile(f"(?:{'|'.join(_PREFIXES)})(?=..)", re.DOTALL)
+#: A compound prefix, else a simple one: ``_COMPOUND_PREFIX_RE`` then ``_PREFIX_RE``.
+_ANY_PREFIX_RE = re.compile(f"{_COMPOUND_PREFIX_RE.pattern}|{_PREFIX_RE.pattern}", re.DOTALL)
 
 
 #: Proclitics without the article, shortest first (ولجنة is و + لجنة, not ول + جنة):
@@ -257,6 +259,10 @@ _PREFIX_RE = re.compile(f"(?:{'|'.join(_PREFIXES)})(?=..)", re.DOTALL)
 #: توجيه; لبنان stays لبنان).
 _PROCLITICS = ("و", "ف", "ب", "ك", "ل", "وب", "وك", "ول", "فب", "فك", "فل")
 _PROCLITIC_FIRST = frozenset("وفبكل")
+#: The proclitics a word starting with each letter may begin with, in ``_PROCLITICS``' order.
+_PROCLITICS_BY_FIRST = {
+    first: tuple(p for p in _PROCLITICS if p[0] == first) for first in _PROCLITIC_FIRST
+}
 _TEH = "ت"
 _HEH = "ه"
 _YEH = "ي"
@@ -273,17 +279,18 @@ def _known(word: str, lemmas: Mapping[str, str]) -> str | None:
     stands for when the ت itself is not a word: لجنتين -> لجنت -> لجنة; ية as the
     adjective's ي first: مالية -> مالي, not مال; what ات leaves as the ة singular first:
     معاملات -> معاملة, not معامل); None when no form is known."""
-    return _walk(word, lemmas)[0]
+    return _walk(word, lemmas, stem=False)[0]
 
 
-def _walk(word: str, lemmas: Mapping[str, str]) -> tuple[str | None, str]:
+def _walk(word: str, lemmas: Mapping[str, str], stem: bool = True) -> tuple[str | None, str]:
     """(:func:`_known`'s lemma, or None; and what is left of ``word`` once all of
-    Lucene's suffixes came off, the light stem of a word nothing makes known)."""
+    Lucene's suffixes came off, the light stem of a word nothing makes known; ``stem``
+    False: the word itself when its first letters are no known word's)."""
     lemma = lemmas.get(word)
     if lemma is not None:
         return lemma, word
     if word[:3] not in _HEADS:  # no known word starts so: none can be reached
-        return None, _strip_unknown(word)
+        return None, _strip_unknown(word) if stem else word
     if word.endswith(_ALEF) and len(word) >= 4 and not word.endswith(_HA):  # مسؤولاً
         lemma = lemmas.get(word[:-1])
         if lemma is not None:
@@ -340,7 +347,7 @@ def _lexicon_stem(word: str, lemmas: Mapping[str, str]) -> str:
 def _lexicon_lemma(word: str, lemmas: Mapping[str, str]) -> tuple[str | None, str]:
     """(the lemma of what a known form is found by taking off an article prefix, a suffix
     or (only then) a bare proclitic, or None; the word's light stem)."""
-    found = _COMPOUND_PREFIX_RE.match(word) or _PREFIX_RE.match(word)
+    found = _ANY_PREFIX_RE.match(word)
     if found:  # never looked up whole first: السنة is not ألسنة (the plural of لسان)
         return _article_lemma(word, found, lemmas)
     lemma = lemmas.get(word)
@@ -391,10 +398,12 @@ def _proclitic_lemma(
     """The lemma of what is left once a bare proclitic (و ف ب ك ل, or two) comes off, when
     that is a known word (``as_written``: as it is; else also with its suffixes taken
     off); None otherwise."""
-    if word[0] not in _PROCLITIC_FIRST:
+    candidates = _PROCLITICS_BY_FIRST.get(word[:1])
+    if candidates is None:
         return None
-    for proclitic in _PROCLITICS:
-        if len(word) >= len(proclitic) + 3 and word.startswith(proclitic):
+    n = len(word)
+    for proclitic in candidates:
+        if n >= len(proclitic) + 3 and word.startswith(proclitic):
             rest = word[len(proclitic) :]
             lemma = lemmas.get(rest) if as_written else _known(rest, lemmas)
             if lemma is not None:
