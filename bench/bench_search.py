@@ -29,6 +29,12 @@ page the archive returns (exact total + facets) against whoosh's ``groupedby`` +
 ``len(results)``; snippets against whoosh's highlighter; and recall on spelling
 variants. Generation time is excluded from build times.
 
+After each build (and each batch of builds at the same time) the files it left for the
+kernel to write are written out (``sync``) outside every clock. ``--serial --again``
+builds docarchive's indexes a second time after the others: with ``--engines
+tantivy,plain``, tantivy before and after plain whoosh's minutes-long build, so a change
+in the machine's speed in between shows as two different ratios.
+
 ``--growth`` builds docarchive's tantivy index alone at each size in turn (a fresh
 process each, streaming the records from the corpus file), and prints the build time,
 docs/s, the peak memory of the build process and its analysis workers together (their
@@ -597,6 +603,13 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200, help="queries of each type")
     ap.add_argument("--procs", type=int, default=1, help="docarchive whoosh build processes")
     ap.add_argument("--serial", action="store_true", help="build one index after the other")
+    ap.add_argument(
+        "--again",
+        action="store_true",
+        help="with --serial: build docarchive's indexes a second time after the others "
+        "(--engines tantivy,plain --serial --again: tantivy before and after plain "
+        "whoosh), and report both builds' ratios",
+    )
     ap.add_argument("--corpus", type=Path, help="a corpus file (bench/corpus_file.py)")
     ap.add_argument(
         "--engines",
@@ -612,6 +625,8 @@ def main() -> None:
         growth([int(x) for x in args.growth.split(",")], args.corpus, args.queries)
         return
     engines = args.engines.split(",")
+    if args.again and not args.serial:
+        raise SystemExit("--again needs --serial")
     if "plain" not in engines:
         raise SystemExit("--engines must include plain (the baseline)")
     with contextlib.ExitStack() as stack:
@@ -641,6 +656,13 @@ def compare(args: argparse.Namespace, engines: list[str]) -> None:
             "built: " + ", ".join(f"{e} {took[e]:.1f} s" for e in engines),
             flush=True,
         )
+        again: dict[str, float] = {}
+        if args.again:
+            ours_only = [e for e in engines if e != "plain"]
+            (work / "again").mkdir()
+            again = build_all(work / "again", records, args.procs, ours_only, serial=True)
+            print("built again: " + ", ".join(f"{e} {again[e]:.1f} s" for e in ours_only))
+            shutil.rmtree(work / "again", ignore_errors=True)
         sizes = {e: size_of(work / e) if (work / e).exists() else 0 for e in engines}
         if "postgresql" in engines:
             sizes["postgresql"] = _pg_size()
@@ -689,6 +711,11 @@ def compare(args: argparse.Namespace, engines: list[str]) -> None:
         f"{'build docs/s' + build_note:28s} {args.n / took['plain']:14.0f}"
         + "".join(f" {args.n / took[e]:19.0f} {took['plain'] / took[e]:7.2f}x" for e in cols)
     )
+    if again:
+        print(
+            f"{'build docs/s, again':28s} {'':14s}"
+            + "".join(f" {args.n / again[e]:19.0f} {took['plain'] / again[e]:7.2f}x" for e in cols)
+        )
     print(
         f"{'index bytes per record':28s} {sizes['plain'] / args.n:14.0f}"
         + "".join(f" {sizes[e] / args.n:19.0f} {sizes[e] / sizes['plain']:7.2f}x" for e in cols)
