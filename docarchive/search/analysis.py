@@ -29,7 +29,6 @@ into the index.
 
 from __future__ import annotations
 
-import itertools
 import pickle
 import re
 import unicodedata
@@ -1031,18 +1030,6 @@ class _Strings(dict[str, str]):
         self.parts.clear()
         self.words.clear()
 
-    def shrink(self, keep: int) -> None:
-        """Forget all but the ``keep`` runs (and words) remembered first. A dictionary keeps
-        the order runs came in, and the frequent ones come first after each shrink (those
-        kept, then those that come back soonest): what goes is mostly the long tail."""
-        kept = list(itertools.islice(self.items(), keep))
-        exact, parts = self.exact, self.parts
-        self.exact = {run: exact[run] for run, _ in kept}
-        self.parts = {run: parts[run] for run, _ in kept if run in parts}
-        self.words = dict(itertools.islice(self.words.items(), keep))
-        self.clear()
-        self.update(kept)
-
     def __missing__(self, chunk: str) -> str:
         if _PLAIN_ARABIC.fullmatch(chunk):  # one word of plain Arabic letters: most runs
             whole, self.exact[chunk] = _plain_word(chunk, self.stemmed)
@@ -1075,12 +1062,13 @@ class _Strings(dict[str, str]):
 
 
 _STRINGS = {True: _Strings(True), False: _Strings(False)}
-#: Runs of text remembered per chain (some 300 bytes each, with their words): when full,
-#: all but the first ``_STRINGS_KEEP`` are forgotten (a million letters of the benchmark's
-#: corpus hold tens of millions of distinct runs). On that corpus, keeping 100,000 of
-#: 250,000 misses 32 runs a letter where emptying the whole cache missed 38.
+#: Runs of text remembered per chain (some 300 bytes each, with their words): emptied when
+#: full, which frequent words survive by coming straight back (a million letters of the
+#: benchmark's corpus hold tens of millions of distinct runs). Keeping the first 100,000
+#: runs (the frequent ones) instead of emptying it missed a sixth fewer runs on that
+#: corpus but held 100 MB more in each rebuild worker (fragments): a million-letter
+#: rebuild then peaked at 2.09 GB.
 _STRINGS_LIMIT = 250_000
-_STRINGS_KEEP = 100_000
 
 
 def index_strings(text: str, stemmed: bool = True) -> tuple[str, str, str]:
@@ -1098,8 +1086,7 @@ def index_strings(text: str, stemmed: bool = True) -> tuple[str, str, str]:
     """
     cache = _STRINGS[stemmed]
     if len(cache) > _STRINGS_LIMIT or len(cache.words) > _STRINGS_LIMIT:
-        # never in the middle of a text: its three strings need its runs
-        cache.shrink(min(_STRINGS_KEEP, _STRINGS_LIMIT // 2))
+        cache.reset()  # never in the middle of a text: its three strings need its runs
     chunks = text.split()
     for _ in range(3):
         try:
