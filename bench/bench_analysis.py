@@ -150,7 +150,7 @@ def _fresh_caches() -> None:
     A._STRINGS[True] = A._Strings(True)
     A._STRINGS[False] = A._Strings(False)
     A.arabic_stem.cache_clear()
-    A._stem_token.cache_clear()
+    A._stem_word.cache_clear()
 
 
 def main() -> None:

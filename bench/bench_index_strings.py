@@ -34,7 +34,7 @@ def main() -> None:
         A._STRINGS[True] = A._Strings(True)
         A._STRINGS[False] = A._Strings(False)
         A.arabic_stem.cache_clear()
-        A._stem_token.cache_clear()
+        A._stem_word.cache_clear()
         start = time.perf_counter()
         for subject, text in docs:
             A.index_strings(subject)

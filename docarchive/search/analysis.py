@@ -258,11 +258,8 @@ _ANY_PREFIX_RE = re.compile(f"{_COMPOUND_PREFIX_RE.pattern}|{_PREFIX_RE.pattern}
 #: separated only when what remains is a word the lexicon knows (لتأمين -> تأمين, بتوجيه ->
 #: توجيه; لبنان stays لبنان).
 _PROCLITICS = ("و", "ف", "ب", "ك", "ل", "وب", "وك", "ول", "فب", "فك", "فل")
-_PROCLITIC_FIRST = frozenset("وفبكل")
 #: The proclitics a word starting with each letter may begin with, in ``_PROCLITICS``' order.
-_PROCLITICS_BY_FIRST = {
-    first: tuple(p for p in _PROCLITICS if p[0] == first) for first in _PROCLITIC_FIRST
-}
+_PROCLITICS_BY_FIRST = {p[0]: tuple(q for q in _PROCLITICS if q[0] == p[0]) for p in _PROCLITICS}
 _TEH = "ت"
 _HEH = "ه"
 _YEH = "ي"
@@ -501,7 +498,7 @@ def use_lexicon(settings: LexiconSettings) -> None:
     _LEXICON_SETTINGS = settings
     _LEXICON = None
     arabic_stem.cache_clear()
-    _stem_token.cache_clear()
+    _stem_word.cache_clear()
     _GROUPS.clear()
     for strings in _STRINGS.values():
         strings.reset()
@@ -524,10 +521,14 @@ def analysis_code() -> int:
     return digest % 1_000_000
 
 
-@lru_cache(maxsize=50_000)
 def _stem_token(text: str, strict_lucene: bool) -> str:
-    if "/" in text:  # a reference number, never stemmed
-        return text
+    if "/" in text:  # a reference number (or one of its parts), never stemmed: and not
+        return text  # remembered either, as most references are met once
+    return _stem_word(text, strict_lucene)
+
+
+@lru_cache(maxsize=50_000)
+def _stem_word(text: str, strict_lucene: bool) -> str:
     if _ARABIC_LETTER.search(text):
         return arabic_stem(text, strict_lucene)
     if _LATIN_WORD.fullmatch(text):
@@ -958,10 +959,8 @@ def word_terms(raw: str, stemmed: bool, strict_lucene: bool = False) -> tuple[Pa
         if stemmed and u in _DEFAULT_STOPS:
             continue
         terms = _reference_terms(_reference_parts(u)) if "/" in u else [u]
-        if stemmed:  # a term holding "/" is never stemmed: kept out of the stems' cache
-            groups.append(
-                tuple((t if "/" in t else _stem_token(t, strict_lucene), t) for t in terms)
-            )
+        if stemmed:
+            groups.append(tuple((_stem_token(t, strict_lucene), t) for t in terms))
         else:
             groups.append(tuple((t, t) for t in terms))
     return tuple(groups)

@@ -219,6 +219,7 @@ class _Translator:
         self.rank: list[str] = []  # body tsqueries that rank
         self.exact_rank: list[str] = []  # exact-wording phrases that rank first
         self.positions = False  # a condition reads positions (a phrase of 3 words or more)
+        self.ranked_phrase = False  # a phrase of two words or more ranks
 
     def __call__(self, q: Any, positive: bool = True) -> _Node | None:
         if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
@@ -306,6 +307,7 @@ class _Translator:
             return _Node("exact", forms)
         if positive and column == "body":
             self.rank.append(ts)
+            self.ranked_phrase = self.ranked_phrase or len(words) > 1
             if forms is not None:
                 self.exact_rank.append(forms)
         return self._body_phrase(words, ts) if column == "body" else _Node(column, ts)
@@ -686,7 +688,7 @@ class PostgresIndex(SearchIndex):
                 # A phrase in the subject is checked in each candidate's positions, and
                 # PostgreSQL then re-tests the whole condition there, reading its pairs
                 # and words too (70 ms for 2,000 of them): RANK_TOP of those.
-                subject_cap = min(cap, top) if "<->" in ranked else cap
+                subject_cap = min(cap, top) if tr.ranked_phrase else cap
                 pick = "SELECT id, body, exact FROM (SELECT id, body, exact, words FROM search_docs"
                 s.rows("SET LOCAL enable_seqscan = off")
                 rows = s.rows(

@@ -106,7 +106,6 @@ class _Worker:
         #: Records sent in its life; batches sent and not yet answered.
         self.sent = 0
         self.outstanding = 0
-        self.retiring = False
         self.inbox.put(setup)
         self.feeder = threading.Thread(target=self._feed, name="analysis-feeder", daemon=True)
         self.feeder.start()
@@ -255,7 +254,6 @@ class Analyzers(Generic[T]):
             worker.send(batch)
             in_flight.append(worker)
             if worker.sent >= RECYCLE_RECORDS:  # it ends after its last batch: a fresh one
-                worker.retiring = True
                 worker.inbox.put(None)
                 self._retired.append(worker)
                 try:
@@ -268,7 +266,7 @@ class Analyzers(Generic[T]):
 
     def _receive(self, worker: _Worker) -> list[Any]:
         results = worker.receive()
-        if worker.retiring and not worker.outstanding:
+        if not worker.outstanding and worker in self._retired:
             worker.stop()
             self._retired.remove(worker)
         return results
